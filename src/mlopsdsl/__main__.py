@@ -1,0 +1,5 @@
+import sys
+
+from mlopsdsl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,108 @@
+"""The command line: one function per command.
+
+Exit codes: 0 clean (warnings allowed), 1 errors found in a spec, 2 usage, I/O
+or internal error. An internal error prints one line and how to report it,
+never a traceback (``--debug`` shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+from typing import Sequence
+
+from mlopsdsl import __version__
+
+EXAMPLES = """\
+examples:
+  mlopsdsl validate examples/churn/churn.yaml
+  mlopsdsl validate specs/*.yaml --format github      # annotations in a GitHub PR
+  mlopsdsl compile examples/churn/churn.yaml --out build/ --env staging
+  mlopsdsl schema --out mlopsdsl.schema.json          # for editors
+  mlopsdsl graph examples/churn/churn.yaml --format mermaid
+"""
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 already; keep its message short
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"mlopsdsl: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from mlopsdsl.diagnostics.render import FORMATS
+
+    parser = _Parser(prog="mlopsdsl", description="Check and compile mlopsdsl specs.",
+                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"mlopsdsl {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def diagnostics_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--format", choices=("text", "concise", "json", "sarif", "github"), default="text",
+                       help="how diagnostics are printed (default: text)")
+        p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                       help="colour text diagnostics (auto: on a terminal, unless NO_COLOR is set)")
+
+    p = sub.add_parser("validate", help="check specs and report every problem",
+                       description="Check one or more specs; exit 1 if any has errors.")
+    p.add_argument("specs", nargs="+", metavar="SPEC")
+    p.add_argument("--env", metavar="NAME", help="validate with this environment applied")
+    diagnostics_options(p)
+
+    p = sub.add_parser("compile", help="compile a spec into target artifacts")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--env", metavar="NAME", help="environment to compile for")
+    p.add_argument("--target", metavar="A,B", help="comma-separated targets (default: all installed)")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if DIR differs from the result")
+    p.add_argument("--force", action="store_true", help="replace DIR even if it holds files mlopsdsl did not write")
+    diagnostics_options(p)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of the language (for editors)")
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+
+    p = sub.add_parser("graph", help="draw the pipeline DAG")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    p.add_argument("--env", metavar="NAME")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help=argparse.SUPPRESS)
+    return parser
+
+
+def use_color(choice: str, stream) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # One command is one short-lived run: the cyclic garbage collector only costs
+    # time here (about half of composing a large spec), so it is switched off.
+    gc.disable()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    from mlopsdsl import commands
+
+    try:
+        return getattr(commands, args.command)(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into one line
+        if args.debug:
+            raise
+        print(f"mlopsdsl: internal error [MLD901]: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("  this is a bug in mlopsdsl; rerun with --debug and report the output with the spec that caused it",
+              file=sys.stderr)
+        return EXIT_USAGE

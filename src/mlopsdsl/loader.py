@@ -1,0 +1,382 @@
+"""Safe YAML loading with a position for every node.
+
+libyaml (through PyYAML's C composer) builds the node tree; we walk it once to
+produce plain Python data (dict/list/str/int/float/bool/None) and a
+`SourceIndex` from document paths to spans. Nothing in a spec is ever executed:
+no constructor other than our own scalar resolution runs.
+
+Hostile input is refused before it can cost much:
+
+* size is checked on the bytes, before decoding or parsing;
+* nesting depth is bounded *before* composing when the text could be deep,
+  because libyaml's recursive composer overflows the C stack somewhere between
+  20,000 and 40,000 levels (it crashes the interpreter, it does not raise);
+* aliases are counted as they are expanded, so a billion-laughs file fails
+  after `max_alias_nodes` nodes instead of after all the memory;
+* explicit tags are detected by having the resolver mark every *implicit*
+  node with our own tag prefix: a node whose tag lacks it was tagged in the
+  text (`!!python/object`, `!custom`, `!!str`).
+
+Scalars resolve by the YAML 1.2 core schema, not PyYAML's YAML 1.1 rules, so
+`on`, `yes`, `off`, `y` stay strings, `010` is ten, and `2024-01-01` is text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from mlopsdsl.diagnostics import Diagnostic, Related, codes
+from mlopsdsl.source import NodeInfo, Path, SourceFile, SourceIndex, Span
+
+DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+SAFE_COMPOSE_DEPTH = 10_000  # libyaml's composer is known-safe well past this
+
+_TAG = "mld:"
+_NULL, _BOOL, _INT, _FLOAT, _STR, _SEQ, _MAP = (
+    _TAG + k for k in ("null", "bool", "int", "float", "str", "seq", "map")
+)
+
+# YAML 1.2.2, section 10.3.2 (core schema), tag resolution of plain scalars.
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT_RE = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_FLOAT_RE = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+_MAYBE_NUMBER = frozenset("0123456789+-.")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_depth: int = 64
+    max_alias_nodes: int = 10_000  # nodes produced by expanding aliases, in all
+
+    @classmethod
+    def from_env(cls) -> "Limits":
+        raw = os.environ.get("MLOPSDSL_MAX_BYTES")
+        return cls(max_bytes=int(raw)) if raw and raw.isdigit() else cls()
+
+
+@dataclass
+class Document:
+    source: SourceFile
+    data: dict[str, Any]
+    index: SourceIndex
+
+
+class _Blocker(Exception):
+    """Stops the walk: the rest of the file cannot be trusted or is too costly."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        self.diagnostic = diagnostic
+
+
+class _Resolver(yaml.CSafeLoader):
+    """Tags every implicitly typed node with our prefix, by the YAML 1.2 core schema."""
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:  # noqa: D102
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:  # quoted or block scalar: always a string
+                return _STR
+            if value in _NULLS:
+                return _NULL
+            if value in _BOOLS:
+                return _BOOL
+            if value and value[0] in _MAYBE_NUMBER:
+                if _INT_RE.fullmatch(value):
+                    return _INT
+                if _FLOAT_RE.fullmatch(value):
+                    return _FLOAT
+            return _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
+
+def _scalar_value(node: yaml.ScalarNode) -> Any:
+    tag, text = node.tag, node.value
+    if tag == _STR:
+        return text
+    if tag == _NULL:
+        return None
+    if tag == _BOOL:
+        return _BOOLS[text]
+    if tag == _INT:
+        if text.startswith("0o"):
+            return int(text[2:], 8)
+        if text.startswith("0x"):
+            return int(text[2:], 16)
+        return int(text, 10)
+    lowered = text.lower()
+    if lowered.endswith(".inf"):
+        return float("-inf") if text.startswith("-") else float("inf")
+    return float("nan") if lowered == ".nan" else float(text)
+
+
+def load_file(path: str, limits: Limits | None = None) -> tuple[Document | None, list[Diagnostic]]:
+    """Read and load one file; a missing or unreadable file is MLD101."""
+    limits = limits or Limits.from_env()
+    try:
+        size = os.path.getsize(path)
+        if size > limits.max_bytes:
+            return None, [_size_error(path, size, limits)]
+        with open(path, "rb") as handle:
+            raw = handle.read(limits.max_bytes + 1)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return None, [
+            Diagnostic(codes.FILE_NOT_FOUND, f"cannot read '{path}': {reason}", Span.point(path),
+                       hint="check the path; it is relative to the current directory")
+        ]
+    return load_bytes(raw, path, limits)
+
+
+def _size_error(path: str, size: int, limits: Limits) -> Diagnostic:
+    return Diagnostic(
+        codes.FILE_TOO_LARGE,
+        f"file is {size:,} bytes, more than the limit of {limits.max_bytes:,} bytes",
+        Span.point(path),
+        hint="split the spec into components (`uses:`), or raise the limit with MLOPSDSL_MAX_BYTES",
+    )
+
+
+def load_bytes(raw: bytes, name: str, limits: Limits | None = None) -> tuple[Document | None, list[Diagnostic]]:
+    limits = limits or Limits.from_env()
+    if len(raw) > limits.max_bytes:
+        return None, [_size_error(name, len(raw), limits)]
+    text, problem = _decode(raw, name)
+    if problem is not None:
+        return None, [problem]
+    return load_text(text, name, limits)
+
+
+def _decode(raw: bytes, name: str) -> tuple[str, Diagnostic | None]:
+    for bom, encoding in (
+        (codecs.BOM_UTF32_LE, "UTF-32LE"), (codecs.BOM_UTF32_BE, "UTF-32BE"),
+        (codecs.BOM_UTF16_LE, "UTF-16LE"), (codecs.BOM_UTF16_BE, "UTF-16BE"),
+    ):
+        if raw.startswith(bom):
+            return "", Diagnostic(codes.FOREIGN_BOM, f"file starts with a {encoding} byte order mark",
+                                  Span.point(name), hint="save the file as UTF-8 (without a BOM)")
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = len(before[before.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
+        return "", Diagnostic(
+            codes.NOT_UTF8,
+            f"byte 0x{raw[exc.start]:02x} at byte offset {exc.start} is not valid UTF-8",
+            Span(name, line, col, line, col + 1),
+            hint="save the file as UTF-8; specs are text, not binary",
+        )
+
+
+def load_text(text: str, name: str, limits: Limits | None = None) -> tuple[Document | None, list[Diagnostic]]:
+    limits = limits or Limits.from_env()
+    source = SourceFile(name, text)
+    if not text.strip():
+        return None, [Diagnostic(codes.EMPTY_FILE, "file is empty", Span.point(name),
+                                 hint="a spec starts with `apiVersion: mlopsdsl/v1` and `kind: Project`")]
+    try:
+        if _depth_bound(text) >= SAFE_COMPOSE_DEPTH:
+            _prescan_depth(text, name, limits)
+        root = _compose(text, name)
+        walker = _Walker(name, limits)
+        data = walker.walk_root(root)
+    except _Blocker as blocker:
+        return None, [blocker.diagnostic]
+    if walker.diagnostics:
+        return None, walker.diagnostics
+    return Document(source, data, walker.index), []
+
+
+def _depth_bound(text: str) -> int:
+    """A cheap upper bound of the nesting depth: flow openers plus the longest line.
+
+    Block nesting costs at least one column per level on one line; flow nesting
+    at least one bracket per level.
+    """
+    longest = max(map(len, text.splitlines()), default=0)
+    return text.count("[") + text.count("{") + longest
+
+
+def _prescan_depth(text: str, name: str, limits: Limits) -> None:
+    depth = 0
+    starts = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+    ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    try:
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            if isinstance(event, starts):
+                depth += 1
+                if depth > limits.max_depth:
+                    raise _Blocker(_too_deep(name, event.start_mark, limits))
+            elif isinstance(event, ends):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        raise _Blocker(_syntax_error(name, exc, text)) from None
+
+
+def _too_deep(name: str, mark: Any, limits: Limits) -> Diagnostic:
+    return Diagnostic(codes.TOO_DEEP, f"collections are nested more than {limits.max_depth} levels deep",
+                      Span(name, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2),
+                      hint="a spec never needs this depth; is the file generated by mistake?")
+
+
+def _compose(text: str, name: str) -> yaml.Node:
+    loader = _Resolver(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.composer.ComposerError as exc:
+        if "expected a single document" in str(exc):
+            mark = exc.problem_mark
+            raise _Blocker(Diagnostic(
+                codes.MULTIPLE_DOCUMENTS, "file holds more than one YAML document",
+                Span(name, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 4),
+                hint="a spec is one document: remove the `---` separator, or split it into files",
+            )) from None
+        raise _Blocker(_syntax_error(name, exc, text)) from None
+    except yaml.YAMLError as exc:
+        raise _Blocker(_syntax_error(name, exc, text)) from None
+    finally:
+        loader.dispose()
+    if root is None:
+        raise _Blocker(Diagnostic(codes.EMPTY_FILE, "file holds no YAML content, only comments",
+                                  Span.point(name),
+                                  hint="a spec starts with `apiVersion: mlopsdsl/v1` and `kind: Project`"))
+    return root
+
+
+_SYNTAX_HINTS = (
+    ("mapping values are not allowed", "a value that contains ': ' must be quoted"),
+    ("found character '@'", "a value that starts with '@' or '`' must be quoted"),
+    ("found undefined alias", "define the anchor (`&name`) before its alias (`*name`)"),
+    ("could not find expected ':'", "check the indentation and that every key ends with ':'"),
+)
+
+
+def _syntax_error(name: str, exc: yaml.YAMLError, text: str) -> Diagnostic:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None:
+        offset, line, col = mark.index, mark.line + 1, mark.column + 1
+    else:  # a ReaderError knows only the character offset
+        offset = getattr(exc, "position", 0) or 0
+        line = text.count("\n", 0, offset) + 1
+        col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+    span = Span(name, line, col, line, col + 1)
+    if "control characters are not allowed" in message:
+        char = text[offset] if offset < len(text) else "\0"
+        return Diagnostic(codes.CONTROL_CHARACTER, f"control character U+{ord(char):04X} is not allowed in YAML",
+                          span, hint="remove it; of the control characters only tab, LF and CR are allowed")
+    if offset < len(text) and text[offset] == "\t":
+        return Diagnostic(codes.YAML_SYNTAX, "invalid YAML: a tab character where indentation is expected",
+                          span, hint="YAML indents with spaces; replace the tab characters")
+    hint = next((h for needle, h in _SYNTAX_HINTS if needle in message), None)
+    return Diagnostic(codes.YAML_SYNTAX, message, span, hint=hint)
+
+
+def _span(name: str, node: yaml.Node) -> Span:
+    s, e = node.start_mark, node.end_mark
+    return Span(name, s.line + 1, s.column + 1, e.line + 1, e.column + 1)
+
+
+@dataclass
+class _Walker:
+    name: str
+    limits: Limits
+    index: SourceIndex = field(init=False)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    _seen: set[int] = field(default_factory=set)
+    _alias_nodes: int = 0
+    _in_alias: int = 0
+
+    def __post_init__(self) -> None:
+        self.index = SourceIndex(self.name)
+
+    def walk_root(self, root: yaml.Node) -> dict[str, Any]:
+        if not root.tag.startswith(_TAG):
+            self._tag_error(root)
+            raise _Blocker(self.diagnostics[0])
+        if not isinstance(root, yaml.MappingNode):
+            kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
+            raise _Blocker(Diagnostic(
+                codes.TOP_NOT_MAPPING, f"the top level is {kind}, not a mapping", _span(self.name, root),
+                hint="a spec is a mapping: `apiVersion: mlopsdsl/v1`, `kind: Project`, `metadata: ...`"))
+        return self._walk(root, (), None, 0)
+
+    def _walk(self, node: yaml.Node, path: Path, key_span: Span | None, depth: int) -> Any:
+        node_id = id(node)
+        aliased = node_id in self._seen
+        if aliased:
+            self._in_alias += 1
+        else:
+            self._seen.add(node_id)
+        try:
+            return self._walk_node(node, path, key_span, depth)
+        finally:
+            if aliased:
+                self._in_alias -= 1
+
+    def _walk_node(self, node: yaml.Node, path: Path, key_span: Span | None, depth: int) -> Any:
+        if self._in_alias:
+            self._alias_nodes += 1
+            if self._alias_nodes > self.limits.max_alias_nodes:
+                raise _Blocker(Diagnostic(
+                    codes.ALIAS_BUDGET,
+                    f"aliases expand to more than {self.limits.max_alias_nodes:,} nodes",
+                    _span(self.name, node), path,
+                    hint="this looks like a 'billion laughs' file; write the values out, or use `defaults:`"))
+        if not node.tag.startswith(_TAG):
+            self._tag_error(node, path)
+        span = _span(self.name, node)
+        if isinstance(node, yaml.ScalarNode):
+            self.index.add(path, NodeInfo(span, key_span, node.style or "", node.start_mark.index))
+            return _scalar_value(node) if node.tag.startswith(_TAG) else node.value
+        if depth >= self.limits.max_depth:
+            raise _Blocker(_too_deep(self.name, node.start_mark, self.limits))
+        self.index.add(path, NodeInfo(span, key_span, None, node.start_mark.index))
+        if isinstance(node, yaml.SequenceNode):
+            return [self._walk(item, path + (i,), None, depth + 1) for i, item in enumerate(node.value)]
+        return self._walk_mapping(node, path, depth)
+
+    def _walk_mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        key_spans: dict[str, Span] = {}
+        for key_node, value_node in node.value:
+            key_span = _span(self.name, key_node)
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.diagnostics.append(Diagnostic(
+                    codes.COMPLEX_KEY, "a mapping key must be a plain name, not a list or mapping",
+                    key_span, path, hint="write the key as text"))
+                continue
+            if not key_node.tag.startswith(_TAG):
+                self._tag_error(key_node, path)
+            key = key_node.value
+            if key in key_spans:
+                first = key_spans[key]
+                self.diagnostics.append(Diagnostic(
+                    codes.DUPLICATE_KEY, f"duplicate key '{key}' (first defined at line {first.line})",
+                    key_span, path + (key,),
+                    hint="remove one of them; YAML parsers disagree on which one wins",
+                    related=(Related(first, f"'{key}' first defined here"),)))
+                continue
+            key_spans[key] = key_span
+            result[key] = self._walk(value_node, path + (key,), key_span, depth + 1)
+        return result
+
+    def _tag_error(self, node: yaml.Node, path: Path = ()) -> None:
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        self.diagnostics.append(Diagnostic(
+            codes.EXPLICIT_TAG, f"explicit YAML tag '{tag}' is not allowed",
+            _span(self.name, node), path,
+            hint="specs are plain data; remove the tag (values are typed by the language, not by YAML tags)"))

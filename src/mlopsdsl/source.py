@@ -1,0 +1,115 @@
+"""Where things are: source files, spans, and document paths.
+
+Every later stage talks about the spec through a `Path` (a tuple of mapping keys
+and list indexes, e.g. ``("pipeline", "steps", "train", "inputs", "data")``) and
+asks the `SourceIndex` built by the loader where that path lies in the file.
+Lines and columns are 1-based and count characters (code points), as editors do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Union
+
+PathPart = Union[str, int]
+Path = tuple[PathPart, ...]
+
+
+def format_path(path: Iterable[PathPart]) -> str:
+    """``("steps", "train", "run", 2)`` -> ``steps.train.run[2]``."""
+    out: list[str] = []
+    for part in path:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        else:
+            out.append(f".{part}" if out else part)
+    return "".join(out) or "<root>"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    file: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    @classmethod
+    def point(cls, file: str, line: int = 1, col: int = 1) -> "Span":
+        return cls(file, line, col, line, col + 1)
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """Where one value sits, and where its key sits when it is a mapping value.
+
+    `style` is the YAML scalar style (``""`` plain, ``"'"``, ``'"'``, ``"|"``,
+    ``">"``) or ``None`` for collections; `offset` is the character offset of
+    the value's first character in the file text. Together they let the
+    expression parser map a column inside ``${{ }}`` back into the file.
+    """
+
+    span: Span
+    key_span: Span | None = None
+    style: str | None = None
+    offset: int = 0
+
+
+@dataclass
+class SourceFile:
+    """The text of one spec or component file, kept for snippets in diagnostics."""
+
+    path: str
+    text: str
+    _lines: list[str] | None = field(default=None, repr=False)
+
+    def line(self, number: int) -> str:
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        if 1 <= number <= len(self._lines):
+            return self._lines[number - 1]
+        return ""
+
+
+class SourceIndex:
+    """Maps document paths to `NodeInfo`; built once by the loader."""
+
+    __slots__ = ("file", "_nodes")
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self._nodes: dict[Path, NodeInfo] = {}
+
+    def add(self, path: Path, info: NodeInfo) -> None:
+        self._nodes[path] = info
+
+    def get(self, path: Path) -> NodeInfo | None:
+        return self._nodes.get(tuple(path))
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._nodes
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def span(self, path: Iterable[PathPart], *, key: bool = False) -> Span:
+        """The span of `path`, or of its nearest ancestor that exists.
+
+        With ``key=True`` the key's span is preferred (to point at a misspelled
+        key rather than its value). A path the file does not contain (a missing
+        required field) resolves to its parent, which is where the user must
+        add it.
+        """
+        path = tuple(path)
+        while True:
+            info = self._nodes.get(path)
+            if info is not None:
+                if key and info.key_span is not None:
+                    return info.key_span
+                return info.span
+            if not path:
+                return Span.point(self.file)
+            path = path[:-1]
