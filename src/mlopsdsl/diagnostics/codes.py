@@ -85,5 +85,13 @@ SCHEMA_RANGE = _code("MLD206", "out-of-range", "A number, list or text is outsid
 SCHEMA_SHAPE = _code("MLD207", "bad-shape", "A value matches none of the forms allowed at this place.")
 SCHEMA_API_VERSION = _code("MLD208", "unknown-api-version", "`apiVersion`/`kind` is not one this version of mlopsdsl reads.")
 
+# --- 7xx target support ----------------------------------------------------------
+UNSUPPORTED = _code("MLD701", "unsupported-construct", "The target cannot express a construct of the spec; nothing is silently dropped.")
+TARGET_LIMIT = _code("MLD702", "target-limit", "The output approaches or exceeds a limit of the target (object size, name length).", W)
+PATCH_NO_MATCH = _code("MLD703", "patch-matches-nothing", "A `patches` selector matches no generated file or object.")
+PATCH_FAILED = _code("MLD704", "patch-failed", "A `patches` operation cannot be applied to the generated document.")
+OUTPUT_CONFLICT = _code("MLD705", "output-directory-conflict", "`--out` holds files mlopsdsl did not write; use --force or another directory.")
+OUTPUT_DIFFERS = _code("MLD706", "output-differs", "`compile --check`: the output directory is not what the spec compiles to.")
+
 # --- 9xx internal -----------------------------------------------------------------
 INTERNAL = _code("MLD901", "internal-error", "mlopsdsl itself failed; please report it with the spec that caused it.")

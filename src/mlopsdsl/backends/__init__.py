@@ -1,0 +1,1 @@
+"""Compile targets. Built-ins register through the same entry-point group as plugins."""

@@ -1,0 +1,70 @@
+"""The public IR: the only module of mlopsdsl a backend (built-in or plugin) imports,
+together with `mlopsdsl.backends.base`.
+
+Versioned by `IR_VERSION` (major.minor): a minor bump adds optional fields; a
+major bump removes or changes meaning. Plugins declare the major they read.
+"""
+
+from mlopsdsl.ir.expr import (
+    Arith,
+    Compare,
+    DataRef,
+    DriftScore,
+    Expr,
+    ItemRef,
+    ListExpr,
+    Lit,
+    Logic,
+    Neg,
+    Not,
+    ParamRef,
+    PathRef,
+    SecretRef,
+    ServingMetric,
+    StepOutputRef,
+    Template,
+    Text,
+    render,
+    walk,
+)
+from mlopsdsl.ir.models import (
+    ARTIFACT_TYPES,
+    IR_VERSION,
+    PARAMETER_TYPES,
+    Alert,
+    Dashboards,
+    DataSource,
+    Drift,
+    DvcSource,
+    Environment,
+    EnvVar,
+    ForEach,
+    GitHubCI,
+    Input,
+    ModelInfo,
+    Monitoring,
+    Notify,
+    Output,
+    Param,
+    Patch,
+    Pipeline,
+    Project,
+    Resources,
+    Retry,
+    Rollout,
+    Serving,
+    Step,
+    Tracking,
+    Transformer,
+    Variant,
+)
+from mlopsdsl.source import Span
+
+__all__ = [
+    "ARTIFACT_TYPES", "IR_VERSION", "PARAMETER_TYPES",
+    "Alert", "Arith", "Compare", "Dashboards", "DataRef", "DataSource", "Drift", "DriftScore", "DvcSource",
+    "EnvVar", "Environment", "Expr", "ForEach", "GitHubCI", "Input", "ItemRef", "ListExpr", "Lit", "Logic",
+    "ModelInfo", "Monitoring", "Neg", "Not", "Notify", "Output", "Param", "ParamRef", "Patch", "PathRef",
+    "Pipeline", "Project", "Resources", "Retry", "Rollout", "SecretRef", "Serving", "ServingMetric", "Span",
+    "Step", "StepOutputRef", "Template", "Text", "Tracking", "Transformer", "Variant", "render", "walk",
+]

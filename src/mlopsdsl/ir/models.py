@@ -1,0 +1,312 @@
+"""The fully resolved IR: what every backend reads, and nothing else.
+
+Everything here is decided: defaults are applied, the chosen environment's
+overlay is applied, expressions are parsed, typed and resolved (see `expr`),
+steps are in topological order, names are normalised. A backend never looks
+at the spec text and never has to guess.
+
+Conventions: durations are seconds (float); percentages in rollout steps and
+variant weights are percent numbers (10.0 means 10%); K8s quantities are
+canonical strings as the user wrote them (``500m``, ``8Gi``); mappings are
+plain dicts and backends sort keys when they serialise. `span` fields point
+back into the spec so a backend can report `unsupported(feature, span)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict
+
+from mlopsdsl.ir.expr import Expr, Text
+from mlopsdsl.source import Span
+
+IR_VERSION = "1.0"
+
+ARTIFACT_TYPES = ("Dataset", "Model", "Metrics", "ClassificationMetrics", "HTML", "Markdown", "Artifact")
+PARAMETER_TYPES = ("int", "float", "bool", "str")
+
+
+class _IR(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+class Environment(_IR):
+    name: str
+    namespace: str
+    kfp_host: Optional[str] = None
+    approval: bool = False
+    url: Optional[str] = None
+
+
+class ModelInfo(_IR):
+    name: str
+    task: str
+    framework: str
+    description: str = ""
+
+
+class Tracking(_IR):
+    mlflow_uri: Optional[str] = None
+    mlflow_experiment: Optional[str] = None
+    wandb_project: Optional[str] = None
+    wandb_entity: Optional[str] = None
+    wandb_api_key_secret: Optional[str] = None  # a secret NAME
+
+
+class Param(_IR):
+    name: str
+    type: Literal["int", "float", "bool", "str"]
+    default: Union[bool, int, float, str, None] = None
+    min: Optional[float] = None
+    max: Optional[float] = None
+    choices: tuple[Union[bool, int, float, str], ...] = ()
+    description: str = ""
+
+
+class DvcSource(_IR):
+    repo: str
+    path: str
+    rev: str
+
+
+class DataSource(_IR):
+    name: str
+    uri: Optional[str] = None  # set for `uri:` sources
+    dvc: Optional[DvcSource] = None  # set for `dvc:` sources
+    columns: dict[str, str] = {}  # `schema:` column -> int|float|str|bool|datetime|category
+    format: Optional[str] = None
+    description: str = ""
+    span: Optional[Span] = None
+
+
+class Resources(_IR):
+    cpu: Optional[str] = None  # request
+    memory: Optional[str] = None  # request
+    cpu_limit: Optional[str] = None
+    memory_limit: Optional[str] = None
+    gpu: int = 0
+    gpu_type: Optional[str] = None  # e.g. nvidia-tesla-t4 (accelerator type / node label value)
+
+
+class Retry(_IR):
+    count: int
+    backoff: Optional[float] = None  # seconds before the first retry
+    max_backoff: Optional[float] = None
+    factor: Optional[float] = None
+
+
+class EnvVar(_IR):
+    """One environment variable: a value, or a secret delivered by name."""
+
+    name: str
+    value: Optional[Text] = None
+    secret: Optional[str] = None  # secret NAME (K8s Secret / GitHub secret), never a value
+    secret_key: Optional[str] = None  # key inside the K8s Secret (defaults to the secret name)
+
+
+class Output(_IR):
+    name: str
+    type: str  # an artifact type or a parameter type
+    fields: dict[str, str] = {}  # declared metrics fields: name -> int|float|bool|str
+    description: str = ""
+
+    @property
+    def is_artifact(self) -> bool:
+        return self.type in ARTIFACT_TYPES
+
+
+class Input(_IR):
+    name: str
+    type: str  # an artifact type or a parameter type
+    source: Expr  # StepOutputRef, DataRef, ParamRef, ItemRef or Lit (after lowering)
+
+    @property
+    def is_artifact(self) -> bool:
+        return self.type in ARTIFACT_TYPES
+
+
+class ForEach(_IR):
+    items: Expr  # a ListExpr/Lit list, a ParamRef of a list, or a StepOutputRef
+    parallelism: Optional[int] = None
+
+
+class Step(_IR):
+    name: str  # as written in the spec (a valid identifier)
+    id: str  # DNS-1123 form used for K8s and pipeline task names
+    description: str = ""
+    image: str
+    command: tuple[Text, ...]  # `run`, argument by argument
+    inputs: tuple[Input, ...] = ()
+    outputs: tuple[Output, ...] = ()
+    when: Optional[Expr] = None
+    after: tuple[str, ...] = ()  # explicit ordering, step names
+    depends_on: tuple[str, ...] = ()  # every upstream step (data edges and `after`), sorted
+    for_each: Optional[ForEach] = None
+    retry: Optional[Retry] = None
+    timeout: Optional[float] = None  # seconds
+    cache: bool = True
+    env: tuple[EnvVar, ...] = ()
+    resources: Resources = Resources()
+    node_selector: dict[str, str] = {}
+    tolerations: tuple[dict[str, Any], ...] = ()
+    component: Optional[str] = None  # the `uses:` file, relative to the spec
+    span: Optional[Span] = None
+
+
+class Pipeline(_IR):
+    name: str  # DNS-1123, from metadata.name
+    description: str = ""
+    steps: tuple[Step, ...]  # topological order; ties broken by spec order
+    on_exit: Optional[Step] = None
+
+    def step(self, name: str) -> Step:
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise KeyError(name)
+
+
+class Transformer(_IR):
+    image: str
+    command: tuple[str, ...] = ()
+    env: tuple[EnvVar, ...] = ()
+    resources: Resources = Resources()
+
+
+class Rollout(_IR):
+    strategy: Literal["canary", "blue_green", "direct"]
+    steps: tuple[float, ...] = ()  # canary traffic percents, strictly increasing, last is 100
+    interval: Optional[float] = None  # seconds between steps / before the switch
+    analysis: Optional[Expr] = None  # must hold between steps; else roll back
+    span: Optional[Span] = None
+
+
+class Variant(_IR):
+    name: str  # DNS-1035, the variant's InferenceService name
+    storage_uri: str
+    weight: float  # percent
+    framework: str
+    resources: Resources = Resources()
+
+
+class Serving(_IR):
+    name: str  # DNS-1035 label
+    namespace: str
+    model_step: Optional[str] = None  # the step whose Model output is served
+    model_output: Optional[str] = None
+    storage_uri: str
+    storage_secret: Optional[str] = None  # K8s Secret NAME with storage credentials
+    framework: str
+    protocol: Literal["v1", "v2", "grpc-v2"] = "v1"
+    deployment_mode: Literal["serverless", "raw"] = "serverless"
+    runtime: Optional[str] = None
+    min_replicas: int = 1
+    max_replicas: int = 1
+    autoscale_metric: Optional[Literal["rps", "concurrency", "cpu", "memory"]] = None
+    autoscale_target: Optional[float] = None
+    resources: Resources = Resources()
+    transformer: Optional[Transformer] = None
+    rollout: Rollout = Rollout(strategy="direct")
+    variants: tuple[Variant, ...] = ()
+    span: Optional[Span] = None
+
+    @property
+    def primary_weight(self) -> float:
+        return 100.0 - sum(v.weight for v in self.variants)
+
+
+class Alert(_IR):
+    name: str
+    when: Expr
+    for_duration: float = 0.0  # seconds (`for:`)
+    severity: Literal["info", "warning", "critical"] = "warning"
+    summary: str = ""
+    description: str = ""
+    runbook_url: Optional[str] = None
+    labels: dict[str, str] = {}
+    span: Optional[Span] = None
+
+
+class Drift(_IR):
+    reference: str  # data source name
+    method: Literal["psi", "ks", "wasserstein", "chi2"]
+    threshold: float
+    features: tuple[str, ...]
+    schedule: str  # 5-field cron
+    on_drift: Literal["retrain", "alert"] = "alert"
+    image: Optional[str] = None
+    span: Optional[Span] = None
+
+
+class Dashboards(_IR):
+    enabled: bool = False
+    folder: Optional[str] = None
+    refresh: Optional[float] = None  # seconds
+
+
+class Notify(_IR):
+    slack_channel: Optional[str] = None
+    slack_webhook_secret: Optional[str] = None  # secret NAME
+    pagerduty_routing_key_secret: Optional[str] = None  # secret NAME
+    email_to: tuple[str, ...] = ()
+
+
+class Monitoring(_IR):
+    namespace: str
+    alerts: tuple[Alert, ...] = ()
+    drift: Optional[Drift] = None
+    dashboards: Dashboards = Dashboards()
+    notify: Notify = Notify()
+    rule_labels: dict[str, str] = {"release": "prometheus"}
+
+
+class GitHubCI(_IR):
+    on: dict[str, Any]  # the trigger mapping as written (push/pull_request/...)
+    python: str = "3.11"
+    install: tuple[str, ...] = ()
+    test: tuple[str, ...] = ()
+    runs_on: str = "ubuntu-latest"
+    train_on_branch: Optional[str] = None
+    train_environment: Optional[str] = None
+    deploy_environments: tuple[str, ...] = ()
+    retrain_schedule: Optional[str] = None
+    retrain_environment: Optional[str] = None
+
+
+class Patch(_IR):
+    target: str
+    file: Optional[str] = None  # a glob over the target's artifact paths
+    kind: Optional[str] = None
+    name: Optional[str] = None
+    json_patch: Optional[tuple[dict[str, Any], ...]] = None
+    merge: Optional[dict[str, Any]] = None
+    span: Optional[Span] = None
+
+
+class Project(_IR):
+    """The root of the IR: one spec, resolved for one environment (or none)."""
+
+    ir_version: str = IR_VERSION
+    name: str
+    version: str
+    description: str = ""
+    owners: tuple[str, ...] = ()
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+    spec_path: str  # the spec, relative to the repository root (CI runs mlopsdsl on it)
+    environment: Optional[Environment] = None  # the one compiled for (`--env`)
+    environments: tuple[Environment, ...] = ()  # all, in declared order
+    model: Optional[ModelInfo] = None
+    tracking: Optional[Tracking] = None
+    params: tuple[Param, ...] = ()
+    data: tuple[DataSource, ...] = ()
+    pipeline: Optional[Pipeline] = None
+    serving: Optional[Serving] = None
+    monitoring: Optional[Monitoring] = None
+    ci: Optional[GitHubCI] = None
+    patches: tuple[Patch, ...] = ()
+
+    @property
+    def namespace(self) -> str:
+        return self.environment.namespace if self.environment else "default"
