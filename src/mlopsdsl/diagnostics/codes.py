@@ -93,5 +93,16 @@ PATCH_FAILED = _code("MLD704", "patch-failed", "A `patches` operation cannot be 
 OUTPUT_CONFLICT = _code("MLD705", "output-directory-conflict", "`--out` holds files mlopsdsl did not write; use --force or another directory.")
 OUTPUT_DIFFERS = _code("MLD706", "output-differs", "`compile --check`: the output directory is not what the spec compiles to.")
 
+# --- 5xx expressions and types (src/mlopsdsl/expr/) --------------------------------
+EXPR_SYNTAX = _code("MLD501", "expression-syntax", "The text inside `${{ }}` is not a valid expression; what was expected is named.")
+EXPR_UNCLOSED = _code("MLD502", "unclosed-expression", "A `${{` has no matching `}}` (write `$${{` for a literal `${{`).")
+EXPR_UNKNOWN_NAME = _code("MLD503", "unknown-name", "An expression uses a name that does not exist; close names are suggested.")
+EXPR_NAME_NOT_ALLOWED = _code("MLD504", "name-not-allowed-here", "A name that exists but cannot be used in this place (e.g. `serving.*` in a step's `when`).")
+EXPR_TYPE_MISMATCH = _code("MLD505", "type-mismatch", "Operand or value types do not fit (comparing a str with an int, `and` on a number...).")
+EXPR_UNIT_MISMATCH = _code("MLD506", "unit-mismatch", "A number meets a duration, percentage or quantity; the literal with its unit is suggested.")
+EXPR_NOT_SCALAR = _code("MLD507", "non-scalar-interpolation", "A value spliced into text is an artifact, list or secret, not a scalar.")
+EXPR_NOT_BOOL = _code("MLD508", "condition-not-bool", "A condition (`when`, `analysis`) is not a boolean expression.")
+EXPR_WHOLE_REQUIRED = _code("MLD509", "expression-required", "This field takes exactly one `${{ ... }}` and nothing around it.")
+
 # --- 9xx internal -----------------------------------------------------------------
 INTERNAL = _code("MLD901", "internal-error", "mlopsdsl itself failed; please report it with the spec that caused it.")

@@ -1,0 +1,222 @@
+"""Text between `${{` and `}}` -> AST, through ONE cached lark LALR parser.
+
+The grammar is data (`grammar/expressions.lark`). The parser is built once per
+process, on first use, so a spec without expressions never imports lark. The
+callbacks below run inside the LALR parser (lark's `transformer=` option), so no
+parse tree is built: each reduction makes one frozen AST node. Results, errors
+included, are cached by text because specs repeat the same expressions often
+and AST offsets are relative to the text (see `ast.py`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from mlopsdsl.expr import ast
+from mlopsdsl.expr.units import parse_duration, parse_memory, parse_percent
+from mlopsdsl.resources import grammar_text
+
+
+@dataclass(frozen=True, slots=True)
+class SyntaxProblem:
+    """Why a text is not an expression; offsets are relative to the text."""
+
+    message: str
+    start: int
+    end: int
+    hint: str | None = None
+
+
+# lark terminal names -> words in messages. An operand position expects all of
+# _OPERAND; saying so in full ("a name, a string, an integer, '[', 'not'...") is noise.
+_LITERALS = {"INT", "FLOAT", "TRUE", "FALSE", "STRING", "DURATION", "PERCENT", "QUANTITY"}
+_OPERAND = {"NAME", "LPAR"} | _LITERALS
+_OPERATORS = {"EQ", "NE", "LT", "LE", "GT", "GE", "PLUS", "MINUS", "STAR", "SLASH", "AND", "OR"}
+_WORDS = {
+    "NAME": "a name", "SEGMENT": "a name", "RPAR": "')'", "RSQB": "']'", "COMMA": "','",
+    "DOT": "'.'", "LSQB": "'['", "LPAR": "'('", "NOT": "'not'", "$END": "the end of the expression",
+}
+_FOUND = {"$END": "the end of the expression"}
+# Characters people bring from other languages, and what to write instead.
+_CHAR_HINTS = {
+    "=": "compare with '=='", "&": "write 'and'", "|": "write 'or'", "!": "write 'not' (or '!=')",
+    "%": "a percentage is a number directly followed by '%': `1%`", "$": "expressions cannot nest `${{ }}`",
+    "{": "expressions cannot nest `${{ }}`", "}": "expressions cannot nest `${{ }}`",
+}
+
+
+def _expected_words(expected: set[str]) -> str:
+    words: list[str] = []
+    if _OPERAND <= expected:
+        words.append("a name, a literal or '('")
+        expected = expected - _OPERAND - {"LSQB", "NOT", "MINUS"}
+    elif expected & {"NAME", "SEGMENT"}:
+        words.append("a name")
+    elif "STRING" in expected:
+        words.append("a quoted name")
+    if expected & _OPERATORS:
+        words.append("an operator")
+    words += sorted({_WORDS[t] for t in expected if t in _WORDS and _WORDS[t] not in words})
+    if not words:
+        return "something else"
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _tokens_before(text: str, pos: int) -> list:
+    import lark  # only on the error path
+
+    tokens: list = []
+    try:
+        tokens.extend(_lark().lex(text[:pos]))
+    except lark.exceptions.LarkError:
+        pass
+    return tokens
+
+
+def _open_brackets(tokens: list) -> list[str]:
+    stack: list[str] = []
+    for token in tokens:
+        if token.type in ("LPAR", "LSQB"):
+            stack.append(token.type)
+        elif token.type in ("RPAR", "RSQB") and stack:
+            stack.pop()
+    return stack
+
+
+def _plausible(expected: set[str], tokens: list) -> set[str]:
+    """Drop what LALR's merged lookaheads admit but this text cannot use.
+
+    After `a < b` the state also accepts ')' ',' ']' (from other contexts that
+    share it); naming them when no bracket is open sends the reader astray.
+    """
+    stack = _open_brackets(tokens)
+    innermost = stack[-1] if stack else None
+    drop = set()
+    if innermost != "LPAR":
+        drop.add("RPAR")
+    if innermost != "LSQB":
+        drop |= {"RSQB", "COMMA"}
+    if stack:
+        drop.add("$END")
+    return (expected - drop) or expected
+
+
+def _problem(text: str, exc: Exception) -> SyntaxProblem:
+    import lark
+
+    if isinstance(exc, lark.exceptions.UnexpectedCharacters):
+        pos = exc.pos_in_stream
+        char = text[pos]
+        tokens = _tokens_before(text, pos)
+        where = f" after '{tokens[-1]}'" if tokens else ""
+        return SyntaxProblem(f"unexpected character '{char}'{where}", pos, pos + 1, _CHAR_HINTS.get(char))
+    assert isinstance(exc, lark.exceptions.UnexpectedToken)
+    token = exc.token
+    at_end = token.type == "$END"
+    pos = len(text.rstrip()) if at_end else token.start_pos
+    end = pos + (1 if at_end else max(1, len(token)))
+    tokens = _tokens_before(text, pos)
+    before = str(tokens[-1]) if tokens else None
+    where = f" after '{before}'" if before else ""
+    found = _FOUND.get(token.type) or f"'{token}'"
+    message = f"expected {_expected_words(_plausible(set(exc.expected), tokens))}{where}, found {found}"
+    hint = None
+    if not text.strip():
+        message, hint = "empty expression", "write a name or a literal inside `${{ }}`"
+    elif token.type in {"LT", "LE", "GT", "GE", "EQ", "NE"} and before is not None:
+        hint = "comparisons do not chain: write `a < b and b < c`"
+    elif token.type in {"NAME", "INT", "SEGMENT"} and before and before[0].isdigit():
+        hint = "units are ms, s, m, h, d (durations), % and Ki, Mi, Gi... (memory), written right after the number"
+    return SyntaxProblem(message, pos, end, hint)
+
+
+_ESCAPES = {'"': '"', "'": "'", "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)")
+
+
+def _unquote(token: str) -> str:
+    # The STRING terminal admits only valid escapes, so every match decodes.
+    return _ESCAPE_RE.sub(
+        lambda m: chr(int(m.group(1)[1:], 16)) if m.group(1)[0] == "u" else _ESCAPES[m.group(1)], token[1:-1])
+
+
+def _binary(cls):
+    def build(self, c):
+        left, op, right = c
+        return cls(op=str(op), left=left, right=right, start=left.start, end=right.end)
+    return build
+
+
+def _literal(convert):
+    def build(self, c):
+        (token,) = c
+        return ast.Lit(convert(str(token)), str(token), start=token.start_pos, end=token.end_pos)
+    return build
+
+
+class _Builder:
+    """lark calls one method per named alternative, with the reduced children."""
+
+    compare_eq = compare_ne = compare_lt = compare_le = compare_gt = compare_ge = _binary(ast.Compare)
+    add_plus = add_minus = mul_times = mul_div = _binary(ast.Arith)
+    logic_or = logic_and = _binary(ast.Logic)
+
+    lit_int = _literal(int)
+    lit_float = _literal(float)
+    lit_true = _literal(lambda _: True)
+    lit_false = _literal(lambda _: False)
+    lit_string = _literal(_unquote)
+    lit_duration = _literal(parse_duration)
+    lit_percent = _literal(parse_percent)
+    lit_quantity = _literal(parse_memory)
+
+    def unary_not(self, c):
+        op, operand = c
+        return ast.Not(operand=operand, start=op.start_pos, end=operand.end)
+
+    def unary_minus(self, c):
+        op, operand = c
+        return ast.Neg(operand=operand, start=op.start_pos, end=operand.end)
+
+    def group(self, c):
+        return c[1]
+
+    def list_lit(self, c):
+        items = tuple(x for x in c[1:-1] if isinstance(x, ast.Node))
+        return ast.ListLit(items=items, start=c[0].start_pos, end=c[-1].end_pos)
+
+    def name(self, c):
+        # Children: NAME, then (DOT SEGMENT | LSQB STRING RSQB)*. A part ends
+        # after its SEGMENT, or after the ']' of its index.
+        parts: list[str] = [str(c[0])]
+        ends: list[int] = [c[0].end_pos]
+        for token in c[1:]:
+            if token.type == "SEGMENT":
+                parts.append(str(token))
+                ends.append(token.end_pos)
+            elif token.type == "STRING":
+                parts.append(_unquote(str(token)))
+            elif token.type == "RSQB":
+                ends.append(token.end_pos)
+        return ast.Name(parts=tuple(parts), ends=tuple(ends), start=c[0].start_pos, end=ends[-1])
+
+
+@lru_cache(maxsize=1)
+def _lark():
+    import lark
+
+    return lark.Lark(grammar_text(), parser="lalr", propagate_positions=True,
+                     maybe_placeholders=True, transformer=_Builder())
+
+
+@lru_cache(maxsize=8192)
+def parse_expression(text: str) -> ast.Expr | SyntaxProblem:
+    """Parse the text between `${{` and `}}`. Cached: equal texts share one result."""
+    import lark
+
+    try:
+        return _lark().parse(text)
+    except lark.exceptions.UnexpectedInput as exc:
+        return _problem(text, exc)
