@@ -16,6 +16,7 @@ span still leaves the caret under the right character.
 
 from __future__ import annotations
 
+import codecs
 import os
 import unicodedata
 
@@ -24,6 +25,10 @@ from mlopsdsl.loader import Limits
 from mlopsdsl.source import SourceFile, Span
 
 TAB_WIDTH = 4
+MAX_LINE = 160  # characters of a source line shown; longer lines are cropped around the span
+CONTEXT = 60  # characters kept before (and at least after) the span when cropping
+
+_FOREIGN_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
 
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"
@@ -74,17 +79,43 @@ def _layout(line: str) -> tuple[str, list[int]]:
     return "".join(shown), starts
 
 
-def _carets(line: str, span: Span) -> tuple[str, int]:
+def _window(line: str, first: int, end: int) -> tuple[str, int, int]:
+    """Crops a long line (minified JSON, a 100k-bracket bomb) to the part around the span."""
+    if len(line) <= MAX_LINE:
+        return line, first, end
+    lo = max(0, first - CONTEXT)
+    hi = min(len(line), max(end, first + 1) + CONTEXT, lo + MAX_LINE)
+    prefix = "..." if lo else ""
+    suffix = "..." if hi < len(line) else ""
+    shift = len(prefix) - lo
+    return prefix + line[lo:hi] + suffix, first + shift, min(end, hi) + shift
+
+
+def _carets(line: str, span: Span) -> tuple[str, tuple[int, int]]:
     """The displayed line, and the (indent, width) of its underline, in display columns."""
+    first = max(span.col - 1, 0)
+    # a multi-line span is underlined to the end of its first line
+    end = max(span.end_col - 1, first + 1) if span.end_line == span.line else len(line)
+    line, first, end = _window(line, first, end)
     shown, starts = _layout(line)
     last = len(starts) - 1  # index of the past-the-end position
-    first = min(max(span.col - 1, 0), last)
-    if span.end_line == span.line:
-        end = min(max(span.end_col - 1, first + 1), last)
-    else:  # a multi-line span is underlined to the end of its first line
-        end = last
-    width = max(starts[end] - starts[first], 1) if end > first else 1
-    return shown, (starts[first], width)
+    first, end = min(first, last), min(end, last)
+    width = starts[end] - starts[first] if end > first else 1
+    return shown, (starts[first], max(width, 1))
+
+
+def _read(file: str) -> SourceFile | None:
+    """`file` for display: never over the size limit; undecodable bytes become U+FFFD."""
+    try:
+        if os.path.getsize(file) > Limits.from_env().max_bytes:
+            return None
+        with open(file, "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return None
+    if raw.startswith(_FOREIGN_BOMS):  # UTF-16/32 decoded as UTF-8 would be noise
+        return None
+    return SourceFile(file, raw.decode("utf-8", "replace").removeprefix("\ufeff"))
 
 
 class _Renderer:
@@ -98,20 +129,10 @@ class _Renderer:
 
         A file the loader refused (bad YAML, a duplicate key) comes back without
         a SourceFile, yet its snippet is what the user most needs; related spans
-        may also point into files the caller did not pass. Files over the size
-        limit are never read; undecodable bytes show as U+FFFD.
+        may also point into files the caller did not pass.
         """
         if file not in self.sources:
-            source = None
-            try:
-                if os.path.getsize(file) <= Limits.from_env().max_bytes:
-                    with open(file, "rb") as handle:
-                        raw = handle.read()
-                    text = raw.decode("utf-8", "replace").removeprefix("\ufeff")
-                    source = SourceFile(file, text)
-            except OSError:
-                pass
-            self.sources[file] = source
+            self.sources[file] = _read(file)
         return self.sources[file]
 
     def _line(self, span: Span) -> str | None:
