@@ -5,6 +5,7 @@ Kept small and generic on purpose; feature test modules import from here.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 CASES = REPO / "tests" / "cases"
+# The shared conformance kit sits beside the checkout (../shared) on the project's machines.
+SHARED = next((p for p in (REPO.parent / "shared", Path("/work/shared")) if p.is_dir()), None)
 
 MINIMAL_SPEC = """\
 apiVersion: mlopsdsl/v1
@@ -59,3 +62,14 @@ def write_spec(tmp_path: Path):
         return path
 
     return write
+
+
+def validate_sarif(log: dict) -> None:
+    """Validates a SARIF log against the official 2.1.0 schema; skips when the conformance kit is absent."""
+    path = SHARED / "conformance/schemas/sarif-2.1.0.json" if SHARED else None
+    if path is None or not path.is_file():
+        pytest.skip("shared/conformance/schemas/sarif-2.1.0.json is not present")
+    import jsonschema
+
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    jsonschema.validators.validator_for(schema)(schema).validate(log)
