@@ -64,6 +64,18 @@ def write_spec(tmp_path: Path):
     return write
 
 
+def check_file(path: str | Path):
+    """Checks one spec file with the fullest front end the driver offers; returns its Result.
+
+    The one place that knows the entry point: `driver.check_file` once it
+    exists (load, schema and semantic checks), `driver.front_end` until then.
+    """
+    from mlopsdsl import driver
+
+    entry = getattr(driver, "check_file", None) or driver.front_end
+    return entry(str(path))
+
+
 def validate_sarif(log: dict) -> None:
     """Validates a SARIF log against the official 2.1.0 schema; skips when the conformance kit is absent."""
     path = SHARED / "conformance/schemas/sarif-2.1.0.json" if SHARED else None

@@ -19,18 +19,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import CASES
-
-from mlopsdsl import driver
+from conftest import CASES, check_file
 
 EXPECT = re.compile(r"#\s*expect:\s*(MLD\d{3}(?:\s*,\s*MLD\d{3})*)\s*$")
 LOOSE_EXPECT = re.compile(r"#\s*expect\b", re.IGNORECASE)
-
-
-def check(path: str):
-    """The one place that knows which driver entry checks a file: the fullest one available."""
-    entry = getattr(driver, "check_file", None) or driver.front_end
-    return entry(path)
 
 
 def _case_files() -> list[Path]:
@@ -67,8 +59,7 @@ def test_case(path: Path):
         assert not expected, f"{path}: a case under valid/ must not carry `# expect:` comments"
     else:
         assert expected, f"{path}: a case file needs at least one `# expect: MLDnnn` comment"
-    result = check(str(path))
-    diagnostics = result.diagnostics
+    diagnostics = check_file(path).diagnostics
     # A diagnostic in another file (a component) cannot match a line of this one.
     actual = Counter((d.span.line, d.code.code) if d.span.file == str(path) else (f"{d.span}", d.code.code)
                      for d in diagnostics)

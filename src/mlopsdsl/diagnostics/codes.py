@@ -85,6 +85,14 @@ SCHEMA_RANGE = _code("MLD206", "out-of-range", "A number, list or text is outsid
 SCHEMA_SHAPE = _code("MLD207", "bad-shape", "A value matches none of the forms allowed at this place.")
 SCHEMA_API_VERSION = _code("MLD208", "unknown-api-version", "`apiVersion`/`kind` is not one this version of mlopsdsl reads.")
 
+# --- 60x serving (rules from src/mlopsdsl/support.py, the KServe support matrix) -------
+SERVING_UNSERVABLE = _code("MLD601", "unservable-framework", "No KServe runtime serves the framework, or the named runtime cannot serve it (`custom` needs `runtime:`).")
+SERVING_PROTOCOL = _code("MLD602", "protocol-not-supported", "The runtime (named or auto-selected) does not speak the serving protocol; ONNX and Triton need v2.")
+ROLLOUT_NEEDS_KNATIVE = _code("MLD603", "rollout-needs-serverless", "Canary and blue/green rollouts split traffic between Knative revisions: raw deployment mode cannot.")
+VARIANT_WEIGHTS = _code("MLD604", "variant-weights", "A/B variant weights must be whole percents above 0 that add up to less than 100% (the primary gets the rest).")
+CANARY_STEPS = _code("MLD605", "canary-steps", "Canary steps must be whole percents, strictly increasing, ending at 100%.")
+SERVING_AUTOSCALE_METRIC = _code("MLD606", "autoscale-metric", "The autoscaling metric or target does not fit the deployment mode (rps/concurrency need serverless; cpu is 1-100%).")
+
 # --- 7xx target support ----------------------------------------------------------
 UNSUPPORTED = _code("MLD701", "unsupported-construct", "The target cannot express a construct of the spec; nothing is silently dropped.")
 TARGET_LIMIT = _code("MLD702", "target-limit", "The output approaches or exceeds a limit of the target (object size, name length).", W)
