@@ -1,0 +1,225 @@
+"""What KServe v0.20 can serve: the support matrix, as data, and the rules the checker applies.
+
+Front-end knowledge: the checker (`mlopsdsl.check`) calls `check_serving` and
+turns each `Problem` into a positioned MLD60x diagnostic, so a spec that KServe
+would refuse at admission, or silently serve wrong, fails at `validate` time.
+Backends never import this module; they read the IR, which the checker has
+already vetted (the KServe backend repeats only the guards it needs to refuse
+an IR built by hand, through `unsupported`).
+
+The runtime table is read from the ClusterServingRuntimes KServe v0.20 installs
+by default (`config/runtimes/kustomization.yaml`): each runtime's
+`supportedModelFormats` (with `autoSelect` and `priority`) and
+`protocolVersions`. KServe picks a runtime for an InferenceService that names
+none by filtering the auto-selectable runtimes on model format and protocol
+and taking the highest priority; `auto_runtime` does the same, so a message can
+name the runtime the cluster would pick.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from mlopsdsl.diagnostics import codes
+
+__all__ = [
+    "FRAMEWORKS", "MODEL_FORMATS", "PROTOCOLS", "RUNTIMES", "Problem", "Runtime",
+    "auto_runtime", "check_autoscaling", "check_canary_steps", "check_serving", "check_variant_weights",
+    "runtimes_for",
+]
+
+PROTOCOLS = ("v1", "v2", "grpc-v2")
+
+# The language's framework names are KServe's modelFormat names, on purpose:
+# the backend writes `framework` into `modelFormat.name` unchanged. `custom`
+# has no built-in runtime; the user's own ServingRuntime must list `custom`
+# among its supportedModelFormats.
+MODEL_FORMATS: dict[str, str] = {f: f for f in (
+    "sklearn", "xgboost", "lightgbm", "pytorch", "tensorflow", "onnx", "huggingface", "triton", "custom")}
+FRAMEWORKS = tuple(MODEL_FORMATS)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    name: str
+    formats: dict[str, Optional[int]]  # model format -> priority when auto-selected; None: only when named
+    protocols: tuple[str, ...]  # as the runtime declares them (grpc-v1 included where declared)
+
+
+# Only the runtimes that serve one of our frameworks; ordered as KServe lists them.
+RUNTIMES: dict[str, Runtime] = {r.name: r for r in (
+    Runtime("kserve-sklearnserver", {"sklearn": 1}, ("v1", "v2")),
+    Runtime("kserve-xgbserver", {"xgboost": 1}, ("v1", "v2")),
+    Runtime("kserve-lgbserver", {"lightgbm": 1}, ("v1", "v2")),
+    Runtime("kserve-mlserver", {"sklearn": 2, "xgboost": 2, "lightgbm": 2}, ("v2",)),
+    # predictiveserver sets autoSelect: false: it serves only when named.
+    Runtime("kserve-predictiveserver", {"sklearn": None, "xgboost": None, "lightgbm": None}, ("v1", "v2")),
+    Runtime("kserve-torchserve", {"pytorch": 2}, ("v1", "v2", "grpc-v2")),
+    Runtime("kserve-tensorflow-serving", {"tensorflow": 2}, ("v1", "grpc-v1")),
+    # Triton lists pytorch without autoSelect: TorchScript models need `runtime: kserve-tritonserver`.
+    Runtime("kserve-tritonserver", {"tensorflow": 1, "onnx": 1, "triton": 1, "pytorch": None}, ("v2", "grpc-v2")),
+    Runtime("kserve-huggingfaceserver", {"huggingface": 1}, ("v2", "v1")),
+    Runtime("kserve-huggingfaceserver-multinode", {"huggingface": 2}, ("v2", "v1")),
+)}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule. `path` is the document path the checker positions it on, from the root
+    (``("serving", "variants", 1, "weight")``; the primary's framework is ``("model", "framework")``)."""
+
+    code: codes.Code
+    message: str
+    hint: Optional[str]
+    path: tuple[str | int, ...]
+
+
+def runtimes_for(framework: str, protocol: Optional[str] = None, *, named: bool = True) -> list[str]:
+    """Runtimes that serve `framework` (over `protocol` if given); `named=False`: auto-selectable only."""
+    found = []
+    for runtime in RUNTIMES.values():
+        if framework not in runtime.formats:
+            continue
+        if not named and runtime.formats[framework] is None:
+            continue
+        if protocol is None or protocol in runtime.protocols:
+            found.append(runtime.name)
+    return found
+
+
+def auto_runtime(framework: str, protocol: str) -> Optional[str]:
+    """The runtime KServe picks when none is named: highest priority wins, ties keep list order."""
+    best: tuple[int, str] | None = None
+    for name in runtimes_for(framework, protocol, named=False):
+        priority = RUNTIMES[name].formats[framework] or 0
+        if best is None or priority > best[0]:
+            best = (priority, name)
+    return best[1] if best else None
+
+
+def _percent(value: float) -> str:
+    return f"{value:g}%"
+
+
+def _check_runtime(framework: str, protocol: str, runtime: Optional[str],
+                   where: tuple[str | int, ...]) -> list[Problem]:
+    if runtime is not None and runtime not in RUNTIMES:
+        # A ServingRuntime of the user's own: nothing is known about it, and
+        # KServe checks the pair when it reconciles.
+        return []
+    if runtime is None:
+        if framework == "custom":
+            return [Problem(codes.SERVING_UNSERVABLE, "framework 'custom' has no built-in KServe runtime",
+                            "name your ServingRuntime with `runtime:`; it must list the model format 'custom'",
+                            where)]
+        if auto_runtime(framework, protocol):
+            return []
+        able = runtimes_for(framework)
+        protocols = [p for p in PROTOCOLS if any(p in RUNTIMES[name].protocols for name in able)]
+        return [Problem(codes.SERVING_PROTOCOL,
+                        f"no KServe runtime serves '{framework}' over protocol {protocol}",
+                        f"use protocol {' or '.join(protocols)}" if protocols else None, ("serving", "protocol"))]
+    spec = RUNTIMES[runtime]
+    if framework not in spec.formats:
+        able = runtimes_for(framework)
+        hint = f"runtimes that serve '{framework}': {', '.join(able)}" if able else None
+        return [Problem(codes.SERVING_UNSERVABLE, f"runtime '{runtime}' cannot serve framework '{framework}'",
+                        hint, ("serving", "runtime"))]
+    if protocol not in spec.protocols:
+        usable = [p for p in spec.protocols if p in PROTOCOLS]
+        return [Problem(codes.SERVING_PROTOCOL, f"runtime '{runtime}' does not support protocol {protocol}",
+                        f"it speaks {', '.join(usable)}", ("serving", "protocol"))]
+    return []
+
+
+def check_canary_steps(steps: Iterable[float]) -> list[Problem]:
+    """Canary traffic steps: whole percents in (0, 100], strictly increasing, ending at 100."""
+    steps = list(steps)
+    if not steps:
+        return [Problem(codes.CANARY_STEPS, "a canary rollout needs `steps`", "for example [10%, 50%, 100%]",
+                        ("serving", "rollout", "steps"))]
+    for i, step in enumerate(steps):
+        if not 0 < step <= 100:
+            return [Problem(codes.CANARY_STEPS, f"canary step {_percent(step)} is outside (0%, 100%]", None,
+                            ("serving", "rollout", "steps", i))]
+        if step != int(step):
+            # canaryTrafficPercent is an integer field of the InferenceService.
+            return [Problem(codes.CANARY_STEPS, f"canary step {_percent(step)} is not a whole percent",
+                            f"use {round(step)}%", ("serving", "rollout", "steps", i))]
+        if i and step <= steps[i - 1]:
+            return [Problem(codes.CANARY_STEPS, f"canary steps must strictly increase: {_percent(steps[i - 1])} "
+                            f"then {_percent(step)}", None, ("serving", "rollout", "steps", i))]
+    if steps[-1] != 100:
+        return [Problem(codes.CANARY_STEPS, f"canary steps end at {_percent(steps[-1])}, not 100%",
+                        "add 100% as the last step: it is the promotion",
+                        ("serving", "rollout", "steps", len(steps) - 1))]
+    return []
+
+
+def check_variant_weights(weights: Iterable[float]) -> list[Problem]:
+    """A/B weights: each a whole percent above 0, together below 100 (the primary takes the rest)."""
+    weights = list(weights)
+    problems = []
+    for i, weight in enumerate(weights):
+        if weight <= 0 or weight != int(weight):
+            problems.append(Problem(codes.VARIANT_WEIGHTS,
+                                    f"variant weight {_percent(weight)} must be a whole percent above 0%",
+                                    None, ("serving", "variants", i, "weight")))
+    total = sum(weights)
+    if weights and total >= 100:
+        problems.append(Problem(codes.VARIANT_WEIGHTS,
+                                f"variant weights add up to {_percent(total)}, leaving nothing for the primary model",
+                                "the primary model gets 100% minus the variants' weights; keep their sum below 100%",
+                                ("serving", "variants")))
+    return problems
+
+
+def check_autoscaling(deployment_mode: str, metric: Optional[str], target: Optional[float]) -> list[Problem]:
+    """Which metrics each autoscaler reads (KServe v0.20 admission webhook)."""
+    if metric is None:
+        return []
+    if deployment_mode == "raw" and metric in ("rps", "concurrency"):
+        return [Problem(codes.SERVING_AUTOSCALE_METRIC,
+                        f"autoscaling on '{metric}' needs deployment_mode serverless (Knative's autoscaler)",
+                        "raw mode scales with a HorizontalPodAutoscaler on cpu or memory",
+                        ("serving", "autoscaling", "metric"))]
+    if target is not None and (target != int(target) or target < 1):
+        return [Problem(codes.SERVING_AUTOSCALE_METRIC, f"autoscaling target {target:g} must be a whole number >= 1",
+                        None, ("serving", "autoscaling", "target"))]
+    if metric == "cpu" and target is not None and target > 100:
+        return [Problem(codes.SERVING_AUTOSCALE_METRIC,
+                        f"a cpu autoscaling target is a utilisation percent in 1-100, not {target:g}",
+                        None, ("serving", "autoscaling", "target"))]
+    return []
+
+
+def check_serving(framework: str, protocol: str = "v1", runtime: Optional[str] = None,
+                  deployment_mode: str = "serverless", rollout_strategy: str = "direct", *,
+                  canary_steps: Iterable[float] = (), variant_weights: Iterable[float] = (),
+                  variant_frameworks: Iterable[Optional[str]] = (), autoscale_metric: Optional[str] = None,
+                  autoscale_target: Optional[float] = None) -> list[Problem]:
+    """Every serving rule at once; an empty list means KServe can serve the spec as written.
+
+    Variants are InferenceServices of their own: one with the primary's
+    framework reuses the named runtime, one with another framework gets the
+    runtime KServe auto-selects.
+    """
+    problems = _check_runtime(framework, protocol, runtime, ("model", "framework"))
+    for i, variant_framework in enumerate(variant_frameworks):
+        if variant_framework and variant_framework != framework:
+            where: tuple[str | int, ...] = ("serving", "variants", i, "framework")
+            problems += [Problem(p.code, f"variant: {p.message}", p.hint, where)
+                         for p in _check_runtime(variant_framework, protocol, None, where)]
+    if deployment_mode == "raw" and rollout_strategy in ("canary", "blue_green"):
+        problems.append(Problem(
+            codes.ROLLOUT_NEEDS_KNATIVE,
+            f"a {rollout_strategy.replace('_', '/')} rollout needs deployment_mode serverless: KServe splits and "
+            "tags traffic between revisions with Knative, and raw mode has no revisions",
+            "set `deployment_mode: serverless`, or use `strategy: direct` (raw mode replaces pods with a rolling update)",
+            ("serving", "rollout", "strategy")))
+    if rollout_strategy == "canary":
+        problems += check_canary_steps(canary_steps)
+    problems += check_variant_weights(variant_weights)
+    problems += check_autoscaling(deployment_mode, autoscale_metric, autoscale_target)
+    return problems
