@@ -1,0 +1,3 @@
+from mlopsdsl.schemagen import main
+
+main()
