@@ -1,0 +1,103 @@
+"""Which names each place in a spec may use, and what it must evaluate to.
+
+The semantic checker picks the context of each value it checks (a step's
+`when` is `step_when`) and passes its key to `typecheck.check`. A name is
+allowed when it matches one of the context's patterns (`*` = one name part).
+Names that exist but are allowed elsewhere get MLD504 with the allowed list;
+unknown roots get MLD503 with a suggestion among this context's roots.
+
+`serving.*`, `drift.score` and `secrets.NAME` are typed here (`BUILTINS`):
+they mean the same in every spec. Everything else is resolved by the Scope
+the checker supplies, because it depends on the spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mlopsdsl.expr import types as t
+
+ROOTS = ("params", "data", "metadata", "model", "env", "steps", "inputs", "outputs", "item",
+         "secrets", "serving", "drift")
+
+BUILTINS: dict[tuple[str, ...], t.Type] = {
+    **{("serving", "latency", q): t.DURATION for q in ("p50", "p90", "p95", "p99")},
+    ("serving", "error_rate"): t.PERCENT,
+    ("serving", "rps"): t.FLOAT,
+    ("serving", "replicas"): t.INT,
+    ("drift", "score"): t.FLOAT,
+}
+# Roots whose names this module resolves itself; `drift.score.FEATURE` goes to
+# the Scope, which knows the spec's drift features.
+BUILTIN_ROOTS = ("serving", "secrets")
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    key: str
+    what: str  # "a step's `when`": the place, in messages
+    patterns: tuple[str, ...]  # dotted, `*` = any one part
+    allowed: str  # the patterns as a reader wants them listed
+    expect: t.Type | None = None  # what a whole-value expression must be
+    whole: bool = True  # True: exactly one `${{ }}`; False: text with `${{ }}` in it
+    scalar: bool = False  # a whole-value expression must be a scalar (or a secret, where allowed)
+    _split: tuple[tuple[str, ...], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_split", tuple(tuple(p.split(".")) for p in self.patterns))
+
+    @property
+    def roots(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(p.split(".", 1)[0] for p in self.patterns))
+
+    def admits(self, parts: tuple[str, ...]) -> bool:
+        return any(_matches(p, parts) for p in self._split)
+
+
+def _matches(pattern: tuple[str, ...], parts: tuple[str, ...]) -> bool:
+    return len(pattern) == len(parts) and all(p == "*" or p == x for p, x in zip(pattern, parts))
+
+
+_ITEM = ("item", "item.*")
+_MONITORING = ("serving.*", "serving.latency.*", "drift.score", "drift.score.*")
+_MONITORING_TEXT = "serving.latency.p50|p90|p95|p99, serving.error_rate, serving.rps, serving.replicas, drift.score, drift.score.FEATURE"
+
+CONTEXTS: dict[str, Context] = {c.key: c for c in (
+    Context("step_when", "a step's `when`",
+            ("params.*", "env.*", *_ITEM, "steps.*.outputs.*", "steps.*.outputs.*.*"),
+            "params, env, item, steps.S.outputs.O.F (metrics fields)", expect=t.BOOL),
+    Context("for_each", "a step's `for_each`", ("params.*", "env.*", "steps.*.outputs.*"),
+            "params, env, steps.S.outputs.O (a list output), or a literal list", expect=t.list_of(t.UNKNOWN)),
+    Context("run_arg", "a step's `run`",
+            ("params.*", "data.*", "data.*.uri", "metadata.*", "model.*", "env.*", "inputs.*", "inputs.*.path",
+             "inputs.*.uri", "outputs.*.path", "outputs.*.uri", *_ITEM),
+            "params, data.X.uri, metadata, model, env, inputs.X, inputs.X.path|uri, outputs.X.path|uri, item",
+            whole=False, scalar=True),
+    Context("step_input", "a step's `inputs`", ("steps.*.outputs.*", "data.*", "params.*", *_ITEM),
+            "steps.S.outputs.O, data.X, params, item", whole=False),
+    Context("step_env", "a step's `env`",
+            ("params.*", "metadata.*", "model.*", "secrets.*", "env.*", *_ITEM),
+            "params, metadata, model, secrets, env, item", whole=False, scalar=True),
+    Context("secret_ref", "a secret field", ("secrets.*",), "secrets.NAME", expect=t.SECRET),
+    Context("alert_when", "an alert's `when`", _MONITORING, _MONITORING_TEXT, expect=t.BOOL),
+    Context("rollout_analysis", "a rollout's `analysis`", _MONITORING, _MONITORING_TEXT, expect=t.BOOL),
+    Context("serving_model", "`serving.model`", ("steps.*.outputs.*",), "steps.S.outputs.O (a Model)",
+            expect=t.MODEL),
+    Context("drift_reference", "a drift `reference`", ("data.*",), "data.X", expect=t.DATASET),
+    Context("text", "this text", ("metadata.*", "params.*", "env.*", "model.*"), "metadata, params, env, model",
+            whole=False, scalar=True),
+)}
+
+
+def get(context: str | Context) -> Context:
+    return context if isinstance(context, Context) else CONTEXTS[context]
+
+
+def builtin(parts: tuple[str, ...]) -> t.Type | None:
+    if len(parts) == 2 and parts[0] == "secrets":
+        return t.SECRET
+    return BUILTINS.get(parts)
+
+
+def builtin_names(root: str) -> list[str]:
+    return [".".join(k) for k in BUILTINS if k[0] == root]
