@@ -15,7 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlopsdsl.diagnostics import Diagnostic
+from mlopsdsl.diagnostics.render import FORMATS, render
 from mlopsdsl.loader import Limits, load_bytes
+from mlopsdsl.source import SourceFile
 
 
 def _seeds() -> list[Path]:
@@ -98,7 +100,9 @@ def mutated_specs(draw_) -> tuple[Path, bytes]:
 @FUZZ
 @given(st.binary(max_size=2048))
 def test_arbitrary_bytes_never_crash_the_loader(raw):
-    _assert_only_diagnostics(*load_bytes(raw, "fuzz.yaml"))
+    document, diagnostics = load_bytes(raw, "fuzz.yaml")
+    _assert_only_diagnostics(document, diagnostics)
+    render("text", diagnostics, {"fuzz.yaml": SourceFile("fuzz.yaml", raw.decode("utf-8", "replace"))})
 
 
 @FUZZ
@@ -126,3 +130,5 @@ def test_mutated_examples_never_crash_the_front_end(mutated):
         path.write_bytes(raw)
         result = check_file(path)
         _assert_only_diagnostics(result.document, result.diagnostics, loader_only=False)
+        for fmt in FORMATS:  # and whatever came out, every renderer can print it
+            render(fmt, result.diagnostics, result.sources, color=True)

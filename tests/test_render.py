@@ -190,3 +190,11 @@ def test_every_format_renders_nothing_or_a_stable_empty_document():
     assert outputs == {"text": "", "concise": "", "json": "[]\n", "github": ""}
     with pytest.raises(ValueError):
         render("xml", [], {})
+
+
+def test_text_never_sends_terminal_controls_from_the_spec():
+    line = 'k: "\x1b[31mred\u202e"'
+    d = Diagnostic(codes.SCHEMA_ENUM, "bad value '\x1b[31mred'", Span("f", 1, 4, 1, 15), hint="not \u202eit")
+    out = text(d, sources={"f": SourceFile("f", line)})
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "bad value '\\u001b[31mred'" in out and "1 | k: \"\ufffd[31mred\ufffd\"" in out

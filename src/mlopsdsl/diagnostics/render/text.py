@@ -50,6 +50,20 @@ class _Painter:
         return f"{style}{text}{_RESET}" if self.color and text else text
 
 
+# Bidirectional overrides and isolates reorder what the terminal shows ("Trojan Source").
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _is_unsafe(char: str) -> bool:
+    """Control characters would move the terminal's cursor or colour its text; they never reach it."""
+    return unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS
+
+
+def _clean(text: str) -> str:
+    """A message may quote the user's text (a key with an ESC in it): escape what is unsafe."""
+    return "".join(f"\\u{ord(c):04x}" if _is_unsafe(c) and c != "\n" else c for c in text)
+
+
 def _char_width(char: str) -> int:
     if unicodedata.combining(char):
         return 0
@@ -70,10 +84,12 @@ def _layout(line: str) -> tuple[str, list[int]]:
         if char == "\t":
             width = TAB_WIDTH - column % TAB_WIDTH
             shown.append(" " * width)
+        elif _is_unsafe(char):
+            width = 1
+            shown.append("\ufffd")
         else:
-            # Other control characters would move the terminal's cursor; show them as U+FFFD.
-            width = 1 if unicodedata.category(char) == "Cc" else _char_width(char)
-            shown.append("\ufffd" if unicodedata.category(char) == "Cc" else char)
+            width = _char_width(char)
+            shown.append(char)
         column += width
     starts.append(column)
     return "".join(shown), starts
@@ -163,13 +179,13 @@ class _Renderer:
         style = _SEVERITY_STYLE[d.severity]
         gutter = len(str(max([d.span.line] + [r.span.line for r in d.related])))
         header = self.paint(style, f"{d.severity.value}[{d.code.code}]")
-        out = [f"{header}{self.paint(_BOLD, ': ' + d.message)}"]
+        out = [f"{header}{self.paint(_BOLD, ': ' + _clean(d.message))}"]
         out += self._snippet(d.span, gutter, style)
         if d.hint:
-            out.append(f"{' ' * gutter} {self.paint(_CYAN, '=')} hint: {d.hint}")
+            out.append(f"{' ' * gutter} {self.paint(_CYAN, '=')} hint: {_clean(d.hint)}")
         note_style = _SEVERITY_STYLE[Severity.NOTE]
         for related in d.related:
-            out.append(f"{self.paint(note_style, 'note')}: {related.message}")
+            out.append(f"{self.paint(note_style, 'note')}: {_clean(related.message)}")
             out += self._snippet(related.span, gutter, note_style)
         return out
 
