@@ -24,13 +24,13 @@ def _io_only(diagnostics: list[Diagnostic]) -> bool:
 
 
 def validate(args: argparse.Namespace) -> int:
-    from mlopsdsl.driver import front_end
+    from mlopsdsl.driver import check_file
 
     diagnostics: list[Diagnostic] = []
     sources: dict[str, SourceFile] = {}
     missing = False
     for spec in args.specs:
-        result = front_end(spec)
+        result = check_file(spec, env=args.env)
         diagnostics += result.diagnostics
         sources.update(result.sources)
         missing |= _io_only(result.diagnostics)
@@ -41,16 +41,72 @@ def validate(args: argparse.Namespace) -> int:
 
 
 def compile(args: argparse.Namespace) -> int:  # noqa: A001 - the command's name
-    from mlopsdsl.driver import front_end
+    """Front end -> IR -> backends -> patches -> bytes in memory; then write all, or check, or nothing."""
+    from mlopsdsl import compiler, writer
+    from mlopsdsl.backends import registry
+    from mlopsdsl.backends.registry import RegistryError
 
-    result = front_end(args.spec)
-    _emit(args, result.diagnostics, result.sources)
-    if _io_only(result.diagnostics):
+    try:  # a wrong --target is a usage error, found before any work
+        targets = registry.select(args.target)
+    except RegistryError as exc:
+        print(f"mlopsdsl: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if not result.ok:
+    result = compiler.build(args.spec, env=args.env)
+    diagnostics, sources = list(result.diagnostics), dict(result.sources)
+    if _io_only(diagnostics):
+        _emit(args, diagnostics, sources)
+        return EXIT_USAGE
+    output = None
+    if result.ir is not None and not has_errors(diagnostics):
+        try:
+            output = compiler.compile_project(result.ir, targets)
+        except RegistryError as exc:
+            _emit(args, diagnostics, sources)
+            print(f"mlopsdsl: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        diagnostics += output.diagnostics
+    if output is None or has_errors(diagnostics):
+        _emit(args, diagnostics, sources)
+        print(f"mlopsdsl: nothing written to {args.out}: the spec has errors", file=sys.stderr)
         return EXIT_ERRORS
-    print("mlopsdsl: no compile targets are installed yet; nothing was written", file=sys.stderr)
-    return EXIT_USAGE
+    if args.check:
+        diagnostics += compiler.differences(args.out, writer.check(args.out, output.files))
+        _emit(args, diagnostics, sources)
+        if has_errors(diagnostics):
+            return EXIT_ERRORS
+        print(compiler.summary(output, args.out, checked=True), file=sys.stderr)
+        return EXIT_OK
+    try:
+        refused = writer.write(args.out, output.files, force=args.force)
+    except writer.OutputError as exc:
+        _emit(args, diagnostics, sources)
+        print(f"mlopsdsl: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _emit(args, diagnostics + refused, sources)
+    if refused:  # MLD705: the spec is fine, the chosen --out is not (a usage error)
+        return EXIT_USAGE
+    print(compiler.summary(output, args.out), file=sys.stderr)
+    return EXIT_OK
+
+
+def targets(args: argparse.Namespace) -> int:
+    """List installed targets from package metadata; `--verbose` imports each to show its description."""
+    from mlopsdsl.backends import registry
+
+    rows = registry.installed()
+    if not rows:
+        print("no targets installed", file=sys.stderr)
+        return EXIT_OK
+    width = max(len(name) for name, _, _ in rows)
+    for name, dist, version in rows:
+        line = f"{name:<{width}}  {dist} {version}"
+        if args.verbose:
+            try:
+                line += f"  {registry.load(name).description}"
+            except registry.RegistryError as exc:
+                line += f"  (cannot load: {exc})"
+        print(line.rstrip())
+    return EXIT_OK
 
 
 def schema(args: argparse.Namespace) -> int:

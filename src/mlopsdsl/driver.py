@@ -22,6 +22,7 @@ class Result:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, SourceFile] = field(default_factory=dict)
     document: Document | None = None
+    checked: Any = None  # the CheckedSpec of the base spec (or of `--env`)
     ir: Any = None
 
     @property
@@ -45,6 +46,73 @@ def front_end(path: str, *, limits: Limits | None = None) -> Result:
     result.sources[path] = document.source
     result.add(schema.validate(document))
     return _done(result)
+
+
+def check_file(path: str, *, env: str | None = None, limits: Limits | None = None) -> Result:
+    """Everything `validate` runs: load, schema, and the semantic checks.
+
+    With `env`, the spec is checked with that environment's `set:` overlay
+    applied. Without it, the base spec is checked and then every environment
+    that overrides something, so a broken override is found before anyone
+    deploys to that environment; a mistake seen in several runs is reported once.
+    """
+    result = front_end(path, limits=limits)
+    if not result.ok or result.document is None:
+        return result
+    names = [env] if env else [None] + _overriding_environments(result.document.data)
+    seen = {_identity(d) for d in result.diagnostics}
+    for name in names:
+        checked, diagnostics = _check_variant(result, name)
+        if name is None or name == env:
+            result.checked = checked
+        for diagnostic in diagnostics:
+            if _identity(diagnostic) not in seen:
+                seen.add(_identity(diagnostic))
+                result.diagnostics.append(diagnostic)
+    return _done(result)
+
+
+def _overriding_environments(data: dict[str, Any]) -> list[str]:
+    environments = data.get("environments")
+    if not isinstance(environments, dict):
+        return []
+    return [name for name, env in environments.items() if isinstance(env, dict) and env.get("set")]
+
+
+def _identity(d: Diagnostic) -> tuple:
+    return (d.code.code, d.span, d.message)
+
+
+def _check_variant(result: Result, env: str | None):
+    from mlopsdsl import schema
+    from mlopsdsl.check import check_spec
+    from mlopsdsl.check.context import CheckContext, OverlayIndex
+    from mlopsdsl.check.envs import apply_overlay
+    from mlopsdsl.diagnostics import codes
+    from mlopsdsl.loader import Document
+    from mlopsdsl.source import Span
+
+    document = result.document
+    diagnostics: list[Diagnostic] = []
+    if env is not None:
+        if env not in (document.data.get("environments") or {}):
+            known = ", ".join(sorted(document.data.get("environments") or {})) or "none"
+            diagnostics.append(Diagnostic(codes.UNKNOWN_ENVIRONMENT, f"unknown environment '{env}' (--env)",
+                                          Span.point(result.path), hint=f"environments in this spec: {known}"))
+            return None, diagnostics
+        data, overrides, problems = apply_overlay(document.data, document.index, env)
+        diagnostics += problems
+        index = OverlayIndex(document.index, overrides)
+        overlaid = Document(document.source, data, index)  # type: ignore[arg-type]
+        diagnostics += schema.validate(overlaid)
+        if has_errors(diagnostics):
+            return None, diagnostics
+        ctx = CheckContext(data, index, document.source, env_name=env)
+    else:
+        ctx = CheckContext(document.data, document.index, document.source)
+    checked = check_spec(ctx)
+    result.sources.update(ctx.sources)
+    return checked, diagnostics + ctx.diagnostics
 
 
 def _done(result: Result) -> Result:

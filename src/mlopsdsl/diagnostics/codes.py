@@ -85,6 +85,55 @@ SCHEMA_RANGE = _code("MLD206", "out-of-range", "A number, list or text is outsid
 SCHEMA_SHAPE = _code("MLD207", "bad-shape", "A value matches none of the forms allowed at this place.")
 SCHEMA_API_VERSION = _code("MLD208", "unknown-api-version", "`apiVersion`/`kind` is not one this version of mlopsdsl reads.")
 
+# --- 3xx names and references ------------------------------------------------------
+UNKNOWN_STEP = _code("MLD301", "unknown-step", "A reference names a step the pipeline does not define.")
+UNKNOWN_OUTPUT = _code("MLD302", "unknown-output", "A reference names an output the step does not declare.")
+UNKNOWN_FIELD = _code("MLD303", "unknown-metrics-field", "A reference names a metrics field the output does not declare.")
+UNKNOWN_PARAM = _code("MLD304", "unknown-param", "A reference names a parameter `params` does not define.")
+UNKNOWN_DATA = _code("MLD305", "unknown-data", "A reference names a data source `data` does not define.")
+UNKNOWN_ENVIRONMENT = _code("MLD306", "unknown-environment", "An environment name that `environments` does not define.")
+UNKNOWN_STEP_IO = _code("MLD307", "unknown-step-io", "`inputs.X`/`outputs.X` inside a step names something the step does not declare.")
+INVALID_NAME = _code("MLD308", "invalid-k8s-name", "A name that becomes a Kubernetes or pipeline name is not a valid DNS label.")
+NAME_TOO_LONG = _code("MLD309", "generated-name-too-long", "A name generated from the spec would exceed a Kubernetes length limit.")
+COMPONENT_NOT_FOUND = _code("MLD310", "component-not-found", "A `uses:` file does not exist or is not a `kind: Component`.")
+COMPONENT_CYCLE = _code("MLD311", "component-cycle", "Components use each other in a cycle.")
+COMPONENT_INPUT_MISSING = _code("MLD312", "component-input-missing", "A required input of a component is not given at the call site.")
+COMPONENT_INPUT_UNKNOWN = _code("MLD313", "component-input-unknown", "The call site gives an input the component does not declare.")
+STEP_NEEDS_RUN = _code("MLD314", "step-needs-run", "A step needs either `run` (with an image) or `uses`, not both and not neither.")
+ARTIFACT_TYPE_MISMATCH = _code("MLD315", "artifact-type-mismatch", "An artifact of one type is wired where another type is expected.")
+
+# --- 4xx the pipeline graph -----------------------------------------------------------
+CYCLE = _code("MLD401", "dependency-cycle", "Steps depend on each other in a cycle; the cycle is printed.")
+CONDITIONAL_DEPENDENCY = _code("MLD402", "conditional-dependency", "A step consumes the output of a conditionally run step without the same condition.")
+UNUSED_OUTPUT = _code("MLD403", "unused-output", "A step's data output is consumed by nothing.", W)
+UNREACHABLE_STEP = _code("MLD404", "unreachable-step", "A step can never run: its condition is always false, or it needs such a step.", W)
+SELF_DEPENDENCY = _code("MLD405", "self-dependency", "A step lists itself in `after` or consumes its own output.")
+
+# --- 5xx expressions and types (src/mlopsdsl/expr/) --------------------------------
+EXPR_SYNTAX = _code("MLD501", "expression-syntax", "The text inside `${{ }}` is not a valid expression; what was expected is named.")
+EXPR_UNCLOSED = _code("MLD502", "unclosed-expression", "A `${{` has no matching `}}` (write `$${{` for a literal `${{`).")
+EXPR_UNKNOWN_NAME = _code("MLD503", "unknown-name", "An expression uses a name that does not exist; close names are suggested.")
+EXPR_NAME_NOT_ALLOWED = _code("MLD504", "name-not-allowed-here", "A name that exists but cannot be used in this place (e.g. `serving.*` in a step's `when`).")
+EXPR_TYPE_MISMATCH = _code("MLD505", "type-mismatch", "Operand or value types do not fit (comparing a str with an int, `and` on a number...).")
+EXPR_UNIT_MISMATCH = _code("MLD506", "unit-mismatch", "A number meets a duration, percentage or quantity; the literal with its unit is suggested.")
+EXPR_NOT_SCALAR = _code("MLD507", "non-scalar-interpolation", "A value spliced into text is an artifact, list or secret, not a scalar.")
+EXPR_NOT_BOOL = _code("MLD508", "condition-not-bool", "A condition (`when`, `analysis`) is not a boolean expression.")
+EXPR_WHOLE_REQUIRED = _code("MLD509", "expression-required", "This field takes exactly one `${{ ... }}` and nothing around it.")
+
+# --- 64x values, secrets, monitoring and environments -------------------------------------
+BAD_QUANTITY = _code("MLD640", "invalid-quantity", "A CPU or memory value is not a valid Kubernetes quantity, or a limit is below its request.")
+BAD_DURATION = _code("MLD641", "invalid-duration", "A duration is malformed or out of range.")
+BAD_CRON = _code("MLD642", "invalid-cron", "A schedule is not a valid 5-field cron expression.")
+PARAM_DEFAULT_TYPE = _code("MLD643", "param-default-type", "A parameter's default, min, max or choices do not fit its type.")
+PARAM_DEFAULT_RANGE = _code("MLD644", "param-default-range", "A parameter's default lies outside min/max or its choices, or min > max.")
+LITERAL_SECRET = _code("MLD645", "literal-secret", "A value looks like a credential written in plain text; use `${{ secrets.NAME }}`.")
+DRIFT_FEATURE_UNKNOWN = _code("MLD646", "drift-feature-unknown", "A drift feature is not a column of the reference data's schema.")
+DRIFT_REFERENCE_NO_SCHEMA = _code("MLD647", "drift-reference-no-schema", "The drift reference data source declares no `schema` to check features against.")
+SET_PATH_INVALID = _code("MLD648", "set-path-invalid", "An environment's `set` path does not name a field of the spec.")
+SERVING_MODEL_NOT_MODEL = _code("MLD649", "serving-model-not-model", "`serving.model` must refer to a step output of type Model.")
+DUPLICATE_NAME = _code("MLD650", "duplicate-name", "Two alerts or variants share a name.")
+CI_ENVIRONMENT_NEEDS_HOST = _code("MLD651", "environment-needs-kfp-host", "A workflow trains in an environment that has no `kfp_host`.")
+
 # --- 60x serving (rules from src/mlopsdsl/support.py, the KServe support matrix) -------
 SERVING_UNSERVABLE = _code("MLD601", "unservable-framework", "No KServe runtime serves the framework, or the named runtime cannot serve it (`custom` needs `runtime:`).")
 SERVING_PROTOCOL = _code("MLD602", "protocol-not-supported", "The runtime (named or auto-selected) does not speak the serving protocol; ONNX and Triton need v2.")
@@ -100,17 +149,6 @@ PATCH_NO_MATCH = _code("MLD703", "patch-matches-nothing", "A `patches` selector 
 PATCH_FAILED = _code("MLD704", "patch-failed", "A `patches` operation cannot be applied to the generated document.")
 OUTPUT_CONFLICT = _code("MLD705", "output-directory-conflict", "`--out` holds files mlopsdsl did not write; use --force or another directory.")
 OUTPUT_DIFFERS = _code("MLD706", "output-differs", "`compile --check`: the output directory is not what the spec compiles to.")
-
-# --- 5xx expressions and types (src/mlopsdsl/expr/) --------------------------------
-EXPR_SYNTAX = _code("MLD501", "expression-syntax", "The text inside `${{ }}` is not a valid expression; what was expected is named.")
-EXPR_UNCLOSED = _code("MLD502", "unclosed-expression", "A `${{` has no matching `}}` (write `$${{` for a literal `${{`).")
-EXPR_UNKNOWN_NAME = _code("MLD503", "unknown-name", "An expression uses a name that does not exist; close names are suggested.")
-EXPR_NAME_NOT_ALLOWED = _code("MLD504", "name-not-allowed-here", "A name that exists but cannot be used in this place (e.g. `serving.*` in a step's `when`).")
-EXPR_TYPE_MISMATCH = _code("MLD505", "type-mismatch", "Operand or value types do not fit (comparing a str with an int, `and` on a number...).")
-EXPR_UNIT_MISMATCH = _code("MLD506", "unit-mismatch", "A number meets a duration, percentage or quantity; the literal with its unit is suggested.")
-EXPR_NOT_SCALAR = _code("MLD507", "non-scalar-interpolation", "A value spliced into text is an artifact, list or secret, not a scalar.")
-EXPR_NOT_BOOL = _code("MLD508", "condition-not-bool", "A condition (`when`, `analysis`) is not a boolean expression.")
-EXPR_WHOLE_REQUIRED = _code("MLD509", "expression-required", "This field takes exactly one `${{ ... }}` and nothing around it.")
 
 # --- 9xx internal -----------------------------------------------------------------
 INTERNAL = _code("MLD901", "internal-error", "mlopsdsl itself failed; please report it with the spec that caused it.")

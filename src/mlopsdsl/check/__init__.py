@@ -1,0 +1,60 @@
+"""Semantic checks: everything the JSON Schema cannot say.
+
+`check_spec` runs every check over one (already schema-valid) spec and returns
+what the lowering needs: the symbol table, the checked expressions and the
+topological order. Checks only report; none of them changes the spec.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from mlopsdsl.check.components import load_components
+from mlopsdsl.check.context import CheckContext
+from mlopsdsl.check.envs import check_environment_names
+from mlopsdsl.check.exprs import ExprTable, check_expressions
+from mlopsdsl.check.graph import build_graph, check_graph
+from mlopsdsl.check.monitoring import check_drift, check_unique_names
+from mlopsdsl.check.names import check_names
+from mlopsdsl.check.params import check_params
+from mlopsdsl.check.secrets import check_literal_secrets
+from mlopsdsl.check.serving import check_serving_rules
+from mlopsdsl.check.steps import check_steps
+from mlopsdsl.check.symbols import Symbols, build
+from mlopsdsl.check.values import check_durations, check_resources, check_schedules
+
+
+@dataclass
+class CheckedSpec:
+    ctx: CheckContext
+    symbols: Symbols
+    exprs: ExprTable
+    order: list[str] | None  # topological step order; None when the graph has a cycle
+    graph: Any
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.ctx.data
+
+
+def check_spec(ctx: CheckContext) -> CheckedSpec:
+    ctx.spec_dir = os.path.dirname(ctx.source.path) or "."
+    components = load_components(ctx)
+    symbols = build(ctx, components)
+    check_names(ctx, symbols)
+    check_params(ctx, symbols)
+    check_resources(ctx, symbols)
+    check_durations(ctx, symbols)
+    check_schedules(ctx)
+    check_literal_secrets(ctx)
+    check_environment_names(ctx)
+    exprs = check_expressions(ctx, symbols)
+    check_steps(ctx, symbols, exprs)
+    check_serving_rules(ctx, exprs)
+    check_drift(ctx)
+    check_unique_names(ctx)
+    graph = build_graph(ctx, symbols, exprs)
+    order = check_graph(ctx, symbols, exprs, graph)
+    return CheckedSpec(ctx, symbols, exprs, order, graph)

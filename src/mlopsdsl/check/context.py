@@ -1,0 +1,87 @@
+"""What every check receives: the spec as data, where each value is, and where to report.
+
+Checks are small functions ``check_x(ctx)`` that read `ctx.data`, look things up
+in `ctx.symbols`, and call `ctx.error(...)`/`ctx.warning(...)` with a document
+path; the path is turned into file:line:col here, once.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from mlopsdsl.diagnostics import Diagnostic, Related, codes
+from mlopsdsl.source import Path, SourceFile, SourceIndex, Span
+
+
+class OverlayIndex:
+    """A `SourceIndex` view for a spec with an environment's `set:` overlay applied.
+
+    A value that came from `environments.E.set."a.b"` is reported at that entry,
+    so a type error in an override points at the override, not at the base
+    value it replaced.
+    """
+
+    def __init__(self, base: SourceIndex, overrides: dict[Path, Path]) -> None:
+        self.base = base
+        self.file = base.file
+        # overridden document path -> the path of the override's value in the file
+        self.overrides = dict(sorted(overrides.items(), key=lambda kv: -len(kv[0])))
+
+    def _redirect(self, path: Path) -> Path:
+        for target, origin in self.overrides.items():
+            if path[: len(target)] == target:
+                return origin + path[len(target):]
+        if path not in self.base:
+            # a mapping the override created (`serving.replica.min` made `replica`)
+            for target, origin in self.overrides.items():
+                if target[: len(path)] == path:
+                    return origin
+        return path
+
+    def get(self, path: Path):
+        return self.base.get(self._redirect(tuple(path)))
+
+    def span(self, path: Iterable, *, key: bool = False) -> Span:
+        return self.base.span(self._redirect(tuple(path)), key=key)
+
+
+@dataclass
+class CheckContext:
+    data: dict[str, Any]
+    index: SourceIndex | OverlayIndex
+    source: SourceFile
+    spec_dir: str = "."
+    env_name: str | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    # extra source files (components) by path, for renderers
+    sources: dict[str, SourceFile] = field(default_factory=dict)
+
+    def span(self, path: Path, *, key: bool = False) -> Span:
+        return self.index.span(path, key=key)
+
+    def report(self, code: codes.Code, message: str, path: Path, *, hint: str | None = None, key: bool = False,
+               span: Span | None = None, related: tuple[Related, ...] = ()) -> None:
+        self.diagnostics.append(Diagnostic(code, message, span or self.span(path, key=key), tuple(path),
+                                           hint=hint, related=related))
+
+    error = warning = report  # the severity comes from the code
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.data.get(name)
+        return value if isinstance(value, dict) else {}
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """A hint naming the closest candidate, or None when nothing is close."""
+    match = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f"did you mean '{match[0]}'?" if match else None
+
+
+def known(candidates: Iterable[str], limit: int = 8) -> str:
+    names = sorted(set(candidates))
+    if not names:
+        return "none are defined"
+    shown = ", ".join(f"'{n}'" for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

@@ -1,0 +1,248 @@
+"""Every `${{ ... }}` in a spec: parsed, resolved against the spec's names, typed
+in the context of the place it stands, and remembered for the lowering.
+
+Each place of the language has one context (a step's `when` is `step_when`,
+an alert's `when` is `alert_when`...): the table `PLACES` says which. Any other
+string that holds `${{` is checked as plain `text`, so an expression can never
+slip through a field nobody thought about (a `${{ github.event... }}` pasted
+into a CI command is refused here, not interpolated by GitHub later).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from mlopsdsl.check.context import CheckContext
+from mlopsdsl.check.symbols import StepDecl, Symbols
+from mlopsdsl.diagnostics import codes
+from mlopsdsl.expr import ast
+from mlopsdsl.expr import types as t
+from mlopsdsl.expr.scope import TableScope, Unresolved
+from mlopsdsl.expr.template import ParsedValue, parse_value
+from mlopsdsl.expr.typecheck import check as typecheck
+from mlopsdsl.source import Path
+
+LOCAL_ROOTS = frozenset({"inputs", "outputs", "item"})
+_RECODE = {"params": codes.UNKNOWN_PARAM, "data": codes.UNKNOWN_DATA}
+
+
+@dataclass
+class Checked:
+    """One checked string value: its parts and the type of the whole."""
+
+    parsed: ParsedValue
+    type: t.Type
+    scope: "SpecScope"
+    context: str
+
+
+@dataclass
+class ExprTable:
+    by_path: dict[Path, Checked] = field(default_factory=dict)
+    # step name -> {upstream step: the paths whose expressions reference it}
+    edges: dict[str, dict[str, list[Path]]] = field(default_factory=dict)
+    input_types: dict[str, dict[str, t.Type]] = field(default_factory=dict)
+
+    def get(self, path: Path) -> Checked | None:
+        return self.by_path.get(tuple(path))
+
+
+class SpecScope:
+    """The global names of a spec, plus one step's `inputs`/`outputs`/`item`."""
+
+    __slots__ = ("table", "local")
+
+    def __init__(self, table: TableScope, local: TableScope | None = None) -> None:
+        self.table, self.local = table, local
+
+    def resolve(self, parts: tuple[str, ...]) -> t.Type | Unresolved:
+        scope = self.local if parts[0] in LOCAL_ROOTS and self.local is not None else self.table
+        found = scope.resolve(parts)
+        return _recode(parts, found) if isinstance(found, Unresolved) else found
+
+
+def _recode(parts: tuple[str, ...], problem: Unresolved) -> Unresolved:
+    """Report unknown references under the 3xx code of what is unknown."""
+    root, known = parts[0], problem.known
+    if root == "steps":
+        code = codes.UNKNOWN_STEP if known <= 1 else codes.UNKNOWN_OUTPUT if known <= 3 else codes.UNKNOWN_FIELD
+    elif root in ("inputs", "outputs"):
+        code = codes.UNKNOWN_STEP_IO
+    else:
+        code = _RECODE.get(root, problem.code)
+    return Unresolved(problem.message, problem.hint, problem.known, code)
+
+
+def output_type(out) -> t.Type:
+    if out.fields:
+        return t.metrics({k: t.from_name(v) or t.UNKNOWN for k, v in out.fields.items()})
+    return t.from_name(out.type) or t.UNKNOWN
+
+
+def global_names(ctx: CheckContext, symbols: Symbols) -> dict[tuple[str, ...], t.Type]:
+    names: dict[tuple[str, ...], t.Type] = {}
+    for name, param in symbols.params.items():
+        names[("params", name)] = t.from_name(str(param.get("type"))) or t.UNKNOWN
+    for name, source in symbols.data.items():
+        names[("data", name)] = t.DATASET
+        names[("data", name, "uri")] = t.STR
+    for key in ("name", "version", "description"):
+        names[("metadata", key)] = t.STR
+    for key in ("name", "task", "framework"):
+        names[("model", key)] = t.STR
+    for key in ("name", "namespace", "kfp_host", "url"):
+        names[("env", key)] = t.STR
+    for step in symbols.steps.values():
+        for out in step.outputs.values():
+            names[("steps", step.name, "outputs", out.name)] = output_type(out)
+    drift = ctx.section("monitoring").get("drift")
+    if isinstance(drift, dict):
+        for feature in drift.get("features") or []:
+            if isinstance(feature, str):
+                names[("drift", "score", feature)] = t.FLOAT
+    return names
+
+
+def check_expressions(ctx: CheckContext, symbols: Symbols) -> ExprTable:
+    table = ExprTable()
+    scope = SpecScope(TableScope(global_names(ctx, symbols)))
+    checked_paths: set[Path] = set()
+
+    def check(path: Path, context: str, using: SpecScope = scope, *, document=None) -> Checked | None:
+        value = _at(ctx.data if document is None else document.data, path)
+        checked_paths.add(path)
+        if not isinstance(value, str) or (context_is_text(context) and "${{" not in value):
+            return None
+        index = ctx.index if document is None else document.index
+        info = index.get(path)
+        if info is None:
+            return None
+        parsed, problems = parse_value(value, info, (ctx.source if document is None else document.source).text,
+                                       path)
+        ctx.diagnostics.extend(problems)
+        found, problems = typecheck(parsed, context, using)
+        ctx.diagnostics.extend(problems)
+        result = Checked(parsed, found, using, context)
+        if document is None:
+            table.by_path[path] = result
+        return result
+
+    for step in symbols.all_steps():
+        _check_step(ctx, step, scope, table, check)
+    serving = ctx.section("serving")
+    if serving:
+        check(("serving", "model"), "serving_model")
+        if isinstance(serving.get("rollout"), dict):
+            check(("serving", "rollout", "analysis"), "rollout_analysis")
+        transformer = serving.get("transformer")
+        if isinstance(transformer, dict):
+            for key in (transformer.get("env") or {}):
+                check(("serving", "transformer", "env", key), "step_env")
+    for i, alert in enumerate(ctx.section("monitoring").get("alerts") or []):
+        if isinstance(alert, dict):
+            check(("monitoring", "alerts", i, "when"), "alert_when")
+    if isinstance(ctx.section("monitoring").get("drift"), dict):
+        check(("monitoring", "drift", "reference"), "drift_reference")
+    wandb = ctx.section("tracking").get("wandb")
+    if isinstance(wandb, dict) and "api_key" in wandb:
+        check(("tracking", "wandb", "api_key"), "secret_ref")
+    # Everything else that holds `${{` is text with metadata/params/env/model in it.
+    for path, _ in _strings_with_expressions(ctx.data, ()):
+        if path not in checked_paths and path[:1] != ("patches",):
+            check(path, "text")
+    return table
+
+
+def context_is_text(context: str) -> bool:
+    return context in ("text", "run_arg", "step_env", "step_input")
+
+
+def _check_step(ctx: CheckContext, step: StepDecl, scope: SpecScope, table: ExprTable, check) -> None:
+    base = step.path
+    raw = _at(ctx.data, base)
+    raw = raw if isinstance(raw, dict) else {}
+    edges = table.edges.setdefault(step.name, {})
+    item_type = t.UNKNOWN
+    if "for_each" in raw:
+        checked = check(base + ("for_each",), "for_each") if isinstance(raw["for_each"], str) else None
+        if checked is not None and checked.type.name == "list":
+            item_type = checked.type.elem or t.UNKNOWN
+        elif isinstance(raw["for_each"], list) and raw["for_each"]:
+            item_type = literal_type(raw["for_each"][0])
+        _note_edges(checked, base + ("for_each",), edges)
+    item_scope = SpecScope(scope.table, TableScope({("item",): item_type}))
+    inputs: dict[str, t.Type] = {}
+    for name, value in (raw.get("inputs") or {}).items():
+        checked = check(base + ("inputs", name), "step_input", item_scope)
+        inputs[name] = checked.type if checked is not None else literal_type(value)
+        _note_edges(checked, base + ("inputs", name), edges)
+    for name in (raw.get("params") or {}):
+        check(base + ("params", name), "text", item_scope)
+    if step.component is not None:
+        inputs = {name: t.from_name(decl.type) or t.UNKNOWN for name, decl in step.component.inputs.items()}
+    table.input_types[step.name] = inputs
+    local: dict[tuple[str, ...], t.Type] = {("item",): item_type}
+    for name, kind in inputs.items():
+        local[("inputs", name)] = kind
+        if kind.is_artifact or kind == t.UNKNOWN:  # unknown: its own mistake is reported already
+            local[("inputs", name, "path")] = local[("inputs", name, "uri")] = t.STR
+    for name in step.outputs:
+        local[("outputs", name, "path")] = local[("outputs", name, "uri")] = t.STR
+    step_scope = SpecScope(scope.table, TableScope(local))
+    if "when" in raw:
+        _note_edges(check(base + ("when",), "step_when", step_scope), base + ("when",), edges)
+    run_owner = step.component.document if step.component is not None and "run" not in raw else None
+    run = (run_owner.data if run_owner is not None else raw).get("run")
+    run_base = ("run",) if run_owner is not None else base + ("run",)
+    for i, _ in enumerate(run if isinstance(run, list) else []):
+        check(run_base + (i,), "run_arg", step_scope, document=run_owner)
+    for key in (raw.get("env") or {}):
+        check(base + ("env", key), "step_env", item_scope)
+    for upstream in raw.get("after") or []:
+        if isinstance(upstream, str):
+            edges.setdefault(upstream, []).append(base + ("after",))
+
+
+def _note_edges(checked: Checked | None, path: Path, edges: dict[str, list[Path]]) -> None:
+    if checked is None:
+        return
+    for expression in checked.parsed.expressions:
+        if expression.node is None:
+            continue
+        for name in ast.names(expression.node):
+            if name.parts[0] == "steps" and len(name.parts) >= 2:
+                edges.setdefault(name.parts[1], []).append(path)
+
+
+def literal_type(value: Any) -> t.Type:
+    if isinstance(value, bool):
+        return t.BOOL
+    if isinstance(value, int):
+        return t.INT
+    if isinstance(value, float):
+        return t.FLOAT
+    return t.STR if isinstance(value, str) else t.UNKNOWN
+
+
+def _at(data: Any, path: Path) -> Any:
+    for part in path:
+        if isinstance(data, dict) and isinstance(part, str):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _strings_with_expressions(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
+    if isinstance(value, str):
+        if "${{" in value:
+            yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings_with_expressions(item, path + (key,))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _strings_with_expressions(item, path + (i,))

@@ -1,0 +1,116 @@
+"""The pipeline DAG: data edges (references to `steps.S...`) plus `after`.
+
+Built with networkx. Reported here: unknown steps in `after`, self-dependency,
+cycles (with their path), consuming a conditionally run step's output without
+the same condition, unreachable steps, and data outputs nobody consumes.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from mlopsdsl.check.context import CheckContext, did_you_mean, known
+from mlopsdsl.check.exprs import ExprTable
+from mlopsdsl.check.symbols import Symbols
+from mlopsdsl.diagnostics import codes
+from mlopsdsl.expr import ast
+from mlopsdsl.source import Path
+
+# Outputs meant for people (reports, metrics, plots) are not "unused" when no step reads them.
+_VIEWED = frozenset({"Metrics", "ClassificationMetrics", "HTML", "Markdown"})
+
+
+def build_graph(ctx: CheckContext, symbols: Symbols, exprs: ExprTable) -> nx.DiGraph:
+    graph = nx.DiGraph()
+    graph.add_nodes_from(symbols.steps)
+    for step, upstreams in exprs.edges.items():
+        if step not in symbols.steps:
+            continue  # on_exit runs after everything; it has no place in the DAG
+        for upstream, paths in upstreams.items():
+            if upstream == step:
+                ctx.error(codes.SELF_DEPENDENCY, f"step '{step}' depends on itself", paths[0],
+                          hint="a step cannot consume its own output or run after itself")
+            elif upstream in symbols.steps:
+                graph.add_edge(upstream, step, paths=paths)
+            elif paths[0][-1] == "after":
+                where = paths[0] + (_after_index(ctx, paths[0], upstream),)
+                ctx.error(codes.UNKNOWN_STEP, f"`after` names unknown step '{upstream}'", where,
+                          hint=did_you_mean(upstream, symbols.steps) or f"steps: {known(symbols.steps)}")
+    return graph
+
+
+def _after_index(ctx: CheckContext, path: Path, name: str) -> int:
+    node = ctx.data
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else {}
+    return node.index(name) if isinstance(node, list) and name in node else 0
+
+
+def check_graph(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, graph: nx.DiGraph) -> list[str] | None:
+    """Run the graph checks; return the steps in topological order, or None if there is a cycle."""
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        cycle = None
+    if cycle:
+        names = [edge[0] for edge in cycle] + [cycle[0][0]]
+        first = graph.edges[cycle[-1][0], cycle[-1][1]]["paths"][0]
+        ctx.error(codes.CYCLE, "steps depend on each other in a cycle: " + " -> ".join(names), first,
+                  hint="remove one of these dependencies; a pipeline is a directed acyclic graph")
+        return None
+    order = {name: i for i, name in enumerate(symbols.steps)}
+    topo = list(nx.lexicographical_topological_sort(graph, key=order.__getitem__))
+    _check_conditions(ctx, symbols, exprs, graph)
+    _check_unused(ctx, symbols, exprs, graph)
+    return topo
+
+
+def _condition_text(symbols: Symbols, exprs: ExprTable, name: str) -> str | None:
+    checked = exprs.get(symbols.steps[name].path + ("when",))
+    whole = checked.parsed.whole if checked else None
+    return whole.text.strip() if whole is not None else None
+
+
+def _conjuncts(text: str | None) -> set[str]:
+    return {part.strip() for part in (text or "").split(" and ") if part.strip()}
+
+
+def _check_conditions(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, graph: nx.DiGraph) -> None:
+    """A step that reads a conditional step's output must run under (at least) the same condition.
+
+    KFP rejects such a pipeline only when the run is created; here it is a
+    compile-time error. Ordering alone (`after`) is allowed: a skipped upstream
+    does not leave a missing input behind.
+    """
+    for upstream, step, data in graph.edges(data=True):
+        condition = _condition_text(symbols, exprs, upstream)
+        if condition is None:
+            continue
+        data_paths = [p for p in data["paths"] if p[-1] != "after"]
+        if not data_paths:
+            continue
+        mine = _conjuncts(_condition_text(symbols, exprs, step))
+        if not _conjuncts(condition) <= mine:
+            ctx.error(codes.CONDITIONAL_DEPENDENCY,
+                      f"step '{step}' uses an output of '{upstream}', which runs only when "
+                      f"`{condition}`", data_paths[0],
+                      hint=f"give '{step}' the same condition: when: \"${{{{ {condition} }}}}\"")
+
+
+def _check_unused(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, graph: nx.DiGraph) -> None:
+    consumed: set[tuple[str, str]] = set()
+    for checked in exprs.by_path.values():
+        for expression in checked.parsed.expressions:
+            if expression.node is None:
+                continue
+            for name in ast.names(expression.node):
+                if name.parts[0] == "steps" and len(name.parts) >= 4:
+                    consumed.add((name.parts[1], name.parts[3]))
+    for step in symbols.steps.values():
+        for out in step.outputs.values():
+            declared_here = out.path[: len(step.path)] == step.path
+            if not declared_here or out.type in _VIEWED or (step.name, out.name) in consumed:
+                continue
+            ctx.warning(codes.UNUSED_OUTPUT, f"output '{out.name}' of step '{step.name}' is never used",
+                        out.path, key=True,
+                        hint="remove it, or consume it in a later step or in `serving.model`")

@@ -1,0 +1,88 @@
+"""Credentials written as literals: the mistake that leaks keys into git history.
+
+Two signals, either suffices: the value *is* shaped like a credential (a cloud
+access key, a token with a known prefix, a private key, a URL with a password,
+a Slack webhook), or the value sits under a name that says it is secret
+(`WANDB_API_KEY`, `HF_TOKEN`, `db_password`) and is not `${{ secrets.NAME }}`.
+Fields that hold a secret's *name* (`webhook_secret`, `storage_secret`...) are
+checked for the first signal only, which catches a pasted URL or token there.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+from mlopsdsl.check.context import CheckContext
+from mlopsdsl.diagnostics import codes
+from mlopsdsl.source import Path
+
+_CREDENTIAL_SHAPES = (
+    (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id"),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"), "a GitHub token"),
+    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}\b"), "a GitHub token"),
+    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), "a Slack token"),
+    (re.compile(r"hooks\.slack\.com/services/"), "a Slack webhook URL"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
+    (re.compile(r"\bsk-[A-Za-z0-9_-]{20,}\b"), "an API secret key"),
+    (re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"), "a Hugging Face token"),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\."), "a JSON web token"),
+    (re.compile(r"://[^/\s:@]+:[^/\s@]+@"), "a URL with a password"),
+)
+_SECRET_WORDS = frozenset({"password", "passwd", "pwd", "token", "secret", "credential", "credentials"})
+_SECRET_PAIRS = frozenset({("api", "key"), ("access", "key"), ("secret", "key"), ("private", "key"),
+                           ("auth", "key"), ("client", "secret")})
+_SECRET_REF = re.compile(r"^\s*\$\{\{\s*secrets\.[A-Za-z_][A-Za-z0-9_-]*\s*\}\}\s*$")
+
+
+def secret_named(key: str) -> bool:
+    """`WANDB_API_KEY`, `HF_TOKEN`, `dbPassword` yes; `MAX_TOKENS`, `FEATURE_STORE_URL` no."""
+    words = [w.lower() for w in re.split(r"[_\-.]|(?<=[a-z])(?=[A-Z])", key) if w]
+    if any(w in _SECRET_WORDS for w in words) or words[-1:] == ["apikey"]:
+        return True
+    return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:]))
+
+
+def credential_shape(value: str) -> str | None:
+    for pattern, what in _CREDENTIAL_SHAPES:
+        if pattern.search(value):
+            return what
+    return None
+
+
+def _strings(value: Any, path: Path) -> Iterator[tuple[Path, str, str | None]]:
+    """(path, string, the mapping key it sits under) for every string in the spec."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str):
+                yield path + (key,), item, key
+            else:
+                yield from _strings(item, path + (key,))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, str):
+                yield path + (i,), item, None
+            else:
+                yield from _strings(item, path + (i,))
+
+
+def check_literal_secrets(ctx: CheckContext) -> None:
+    for path, value, key in _strings(ctx.data, ()):
+        if path[:1] == ("patches",):
+            continue  # patches are literal target documents; they are checked after compile
+        shape = credential_shape(value)
+        name_says_secret = (key is not None and secret_named(key) and not key.endswith("_secret")
+                            and not _SECRET_REF.match(value) and _is_value_position(path))
+        if shape or name_says_secret:
+            what = shape or f"a credential (the name '{key}' says so)"
+            name = (key or "value").lower().replace("-", "_")
+            ctx.error(codes.LITERAL_SECRET, f"this looks like {what} written in plain text", path,
+                      hint=f"store it as a secret and write `${{{{ secrets.{name} }}}}` (or, in fields "
+                           f"named *_secret, the secret's name)")
+
+
+def _is_value_position(path: Path) -> bool:
+    """Keys of env maps and param defaults hold values; other keys (e.g. `schema` columns) hold names."""
+    if len(path) >= 2 and path[-2] == "env":
+        return True
+    return len(path) >= 3 and path[0] == "params" and path[-1] == "default"
