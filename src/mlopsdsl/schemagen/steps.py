@@ -68,10 +68,6 @@ def _resources() -> dict[str, Schema]:
         "cpu": field(ref("cpu"), "CPU request: cores (`2`, `0.5`) or millicores (`500m`)."),
         "memory": field(ref("memory"), "Memory request: `512Mi`, `8Gi` (binary units; `8GB` is refused)."),
         "gpu": field(ref("gpu"), "GPUs: a count (`1`) or `{count, type}`."),
-        "node_selector": field(map_of(ref("label_value"), ref("label_key")),
-                               "Node labels the pod must land on.",
-                               examples=[{"node.kubernetes.io/instance-type": "g5.xlarge"}]),
-        "tolerations": field(list_of(ref("toleration")), "Kubernetes tolerations, as in a pod spec."),
     }
     limits = obj({"cpu": field(ref("cpu"), "CPU limit."), "memory": field(ref("memory"), "Memory limit.")},
                  title="Limits")
@@ -95,7 +91,7 @@ def _retries() -> Schema:
 # Keys that a step, `defaults`, `on_exit` and a component share, with their documentation.
 COMMON = {
     "image": lambda: field(ref("image"), "The container image the step runs in."),
-    "resources": lambda: field(ref("resources"), "CPU, memory and GPU requests, node selector, tolerations."),
+    "resources": lambda: field(ref("resources"), "CPU, memory and GPU requests."),
     "retries": lambda: field(ref("retries"), "Retries: a count (`2`) or `{count, backoff, max_backoff, factor}`.",
                              examples=[2]),
     "cache": lambda: field(BOOL, "Reuse the result of an identical earlier run (default `true`)."),
