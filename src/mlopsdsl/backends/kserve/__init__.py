@@ -1,0 +1,58 @@
+"""KServe target: InferenceServices for the served model and its A/B variants, the A/B
+InferenceGraph, the storage ServiceAccount, and the model card.
+
+Output (relative to `--out`), all applied together with `kubectl apply -f OUT/kserve/`:
+
+    kserve/<serving>.yaml             the primary InferenceService (carries the rollout)
+    kserve/<serving>-<variant>.yaml   one InferenceService per A/B variant
+    kserve/<serving>-graph.yaml       the InferenceGraph splitting traffic (only with variants)
+    kserve/<serving>-sa.yaml          ServiceAccount with the storage secret (only with storage_secret)
+    model-card.md                     the model card (text, rendered by a sandboxed Jinja2)
+
+What KServe cannot say goes through `unsupported`; the mapping and the rollout sequences
+are documented in docs/targets/kserve.md.
+"""
+
+from __future__ import annotations
+
+from mlopsdsl.backends.base import Artifact, Backend
+from mlopsdsl.backends.kserve import card, graph, isvc
+from mlopsdsl.ir import Project
+
+__all__ = ["KServeBackend"]
+
+
+class KServeBackend(Backend):
+    name = "kserve"
+    description = "KServe v0.20 InferenceServices, A/B InferenceGraph and the model card"
+
+    def compile(self, project: Project) -> list[Artifact]:
+        artifacts = []
+        serving = project.serving
+        header = self.header(project)
+        if serving is not None:
+            def yaml(path: str, document: dict) -> Artifact:
+                return Artifact(f"kserve/{path}.yaml", documents=(document,), header=header)
+
+            if serving.storage_secret:
+                artifacts.append(yaml(isvc.service_account_name(serving),
+                                      isvc.service_account(project, serving)))
+            artifacts.append(yaml(serving.name, isvc.inference_service(project, serving, self._unsupported)))
+            for variant in serving.variants:
+                if variant.name in ("graph", "sa"):
+                    # `<serving>-graph`/`-sa` name the generated graph and ServiceAccount files.
+                    self.unsupported(f"a variant named '{variant.name}'", serving.span,
+                                     "rename the variant: the name is taken by a generated object")
+                    continue
+                document = isvc.inference_service(project, serving, self._unsupported, variant)
+                artifacts.append(yaml(document["metadata"]["name"], document))
+            if serving.variants:
+                artifacts.append(yaml(graph.graph_name(serving),
+                                      graph.inference_graph(project, serving, self._unsupported)))
+        if project.model is not None:
+            artifacts.append(Artifact("model-card.md", format="text", text=card.render_card(project)))
+        # One artifact per path, in path order: the output never depends on build order.
+        return sorted(artifacts, key=lambda a: a.path)
+
+    def _unsupported(self, feature, span, hint=None) -> None:
+        self.unsupported(feature, span, hint)
