@@ -40,9 +40,11 @@ def good(write_spec) -> Path:
     return write_spec(MINIMAL_SPEC, "good.yaml")
 
 
-def test_version():
+def test_version_names_the_installed_targets():
     rc, out, _ = run_cli("--version")
-    assert rc == 0 and out.strip() == f"mlopsdsl {__version__}"
+    lines = out.splitlines()
+    assert rc == 0 and lines[0] == f"mlopsdsl {__version__}"
+    assert lines[1].startswith("targets: ") and "kubeflow" in lines[1]
 
 
 def test_help_shows_examples():
