@@ -13,7 +13,6 @@ import os
 import sys
 from typing import Sequence
 
-from mlopsdsl import __version__
 
 EXAMPLES = """\
 examples:
@@ -33,12 +32,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"mlopsdsl: error: {message}\n")
 
 
+class _Version(argparse.Action):
+    """Lists installed targets too; computed only when asked, from package metadata (no backend imports)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from mlopsdsl.backends.registry import version_text
+
+        sys.stdout.write(version_text())
+        parser.exit(EXIT_OK)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from mlopsdsl.diagnostics.render import FORMATS
 
     parser = _Parser(prog="mlopsdsl", description="Check and compile mlopsdsl specs.",
                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"mlopsdsl {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and installed targets")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -62,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if DIR differs from the result")
     p.add_argument("--force", action="store_true", help="replace DIR even if it holds files mlopsdsl did not write")
     diagnostics_options(p)
+
+    p = sub.add_parser("targets", help="list installed compile targets",
+                       description="List the compile targets installed (built-in and plugins), from package metadata.")
+    p.add_argument("-v", "--verbose", action="store_true", help="load each target and show its description")
 
     p = sub.add_parser("schema", help="print the JSON Schema of the language (for editors)")
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
