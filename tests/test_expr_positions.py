@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+import yaml
+from hypothesis import given, settings, strategies as st
 
 from mlopsdsl.diagnostics import codes
 from mlopsdsl.expr import TableScope, check, parse_value
@@ -138,3 +140,22 @@ def test_escaped_opening_is_literal_text():
     text = "a:\n  arg: \"$${{ not.an.expression }} ${{ params.lrr }}\"\n"
     document, diagnostics = diagnose(text, ("a", "arg"), "text")
     assert only(document, diagnostics)[1] == "params.lrr"
+
+
+_PIECES = st.sampled_from(["${{ params.lrr }}", "${{ params.lr > }}", "${{ x", "'", '"', "\\", "é", " ", "\n",
+                           "\t", "$${{", "a", "#", ": ", "}}"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_PIECES, max_size=12).map("".join), st.sampled_from([None, "'", '"', "|", ">"]))
+def test_every_span_lies_inside_the_file(value, style):
+    text = yaml.dump({"a": {"arg": value}}, default_style=style, allow_unicode=True)
+    document, problems = load_text(text, "spec.yaml")
+    if document is None or problems or not isinstance(document.data["a"]["arg"], str):
+        return
+    parsed, diagnostics = parse_value(document.data["a"]["arg"], document.index.get(("a", "arg")), text, ("a", "arg"))
+    _, more = check(parsed, "text", SCOPE)
+    lines = text.splitlines()
+    for diagnostic in diagnostics + more:
+        s = diagnostic.span
+        assert 1 <= s.line <= len(lines) and 1 <= s.col <= len(lines[s.line - 1]) + 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from mlopsdsl.diagnostics import codes
 from mlopsdsl.expr import CONTEXTS, TableScope, check, parse_value
@@ -173,3 +174,16 @@ def test_types_assignability_and_unification():
 def test_every_context_has_a_description_and_patterns():
     for key, context in CONTEXTS.items():
         assert context.key == key and context.patterns and context.allowed and context.what
+
+
+_ALPHABET = st.sampled_from(list("abp.s_-'\"\\()[],<>=!+*/%$ {}0159msGi\n") + ["and", "or", "not", "${{", "}}"])
+
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_ALPHABET, max_size=30).map("".join), st.sampled_from(sorted(CONTEXTS)))
+def test_any_text_is_rejected_or_typed_never_a_crash(value, context):
+    found, diagnostics = run(value, context)
+    assert isinstance(found, t.Type)
+    for diagnostic in diagnostics:
+        assert diagnostic.span.line >= 1 and diagnostic.span.col >= 1
