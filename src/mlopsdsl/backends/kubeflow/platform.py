@@ -1,0 +1,79 @@
+"""The kfp-kubernetes platform spec: the second YAML document of `pipeline.yaml`.
+
+KFP's PipelineSpec cannot say "read this env var from a Secret", "schedule on
+these nodes" or "kill after N seconds"; kfp-kubernetes adds them as a
+`KubernetesExecutorConfig` per executor under
+`platforms.kubernetes.deploymentSpec.executors`. We write the same fields, in
+the same form, as `kfp.kubernetes.use_secret_as_env`, `add_node_selector`,
+`add_toleration` and `set_timeout` do in kfp-kubernetes 2.17 (a secret's name is
+also given as `secretNameParameter.runtimeValue.constant`, as kfp writes it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlopsdsl.ir import Step
+from mlopsdsl.ir.models import EnvVar
+
+from .types import GPU_NODE_LABEL, dns_name, gpu_resource
+
+_TOLERATION_FIELDS = ("key", "operator", "value", "effect")
+
+
+def secret_object(secret: str) -> str:
+    """The K8s Secret a spec secret NAME is read from: Secret names are DNS-1123, spec names
+    are identifiers, so `wandb_api_key` is read from Secret `wandb-api-key`."""
+    return dns_name(secret)
+
+
+def executor_config(step: Step, secret_env: list[EnvVar]) -> dict[str, Any]:
+    """The KubernetesExecutorConfig of one step; empty when it needs none."""
+    config: dict[str, Any] = {}
+    if step.timeout:
+        # int64 fields are strings in protobuf JSON; kfp writes them that way.
+        config["activeDeadlineSeconds"] = str(int(step.timeout))
+    labels = _node_labels(step)
+    if labels:
+        config["nodeSelector"] = {"labels": labels}
+    secrets = _secrets_as_env(secret_env)
+    if secrets:
+        config["secretAsEnv"] = secrets
+    tolerations = _tolerations(step)
+    if tolerations:
+        config["tolerations"] = tolerations
+    return config
+
+
+def _node_labels(step: Step) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    if step.resources.gpu and step.resources.gpu_type:
+        labels[GPU_NODE_LABEL] = step.resources.gpu_type
+    labels.update(step.node_selector)  # the author's own selector wins over our GPU label
+    return dict(sorted(labels.items()))
+
+
+def _secrets_as_env(env: list[EnvVar]) -> list[dict[str, Any]]:
+    by_secret: dict[str, list[dict[str, str]]] = {}
+    for var in env:
+        assert var.secret is not None
+        by_secret.setdefault(secret_object(var.secret), []).append(
+            {"envVar": var.name, "secretKey": var.secret_key or var.secret})
+    return [{"keyToEnv": sorted(keys, key=lambda k: k["envVar"]), "optional": False, "secretName": name,
+             "secretNameParameter": {"runtimeValue": {"constant": name}}}
+            for name, keys in sorted(by_secret.items())]
+
+
+def _tolerations(step: Step) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = []
+    for toleration in step.tolerations:
+        entry = {f: toleration[f] for f in _TOLERATION_FIELDS if toleration.get(f) is not None}
+        if toleration.get("tolerationSeconds") is not None:
+            entry["tolerationSeconds"] = str(int(toleration["tolerationSeconds"]))
+        result.append(dict(sorted(entry.items())))
+    if step.resources.gpu and step.resources.gpu_type:
+        # GPU node pools are tainted; a step that asks for a GPU type must tolerate the taint.
+        gpu = {"effect": "NoSchedule", "key": gpu_resource(step.resources.gpu_type), "operator": "Exists"}
+        if not any(t.get("key") == gpu["key"] for t in result):
+            result.append(gpu)
+    return result

@@ -1,0 +1,91 @@
+"""Refuse, at compile time, the dependency shapes KFP refuses when the pipeline is compiled or run.
+
+kfp's compiler raises `InvalidTopologyException` when a task outside a
+`dsl.If` reads an output of (or runs `.after`) a task inside it, and when a
+task outside a `dsl.ParallelFor` reads an output produced inside it (unless it
+is collected with `dsl.Collected`). Every `when` step here is its own condition
+group and every `for_each` step its own loop, so these rules become: nothing
+may read an output of a conditional or looped step, nothing may run `after` a
+conditional step, and the exit handler may read no step output (it runs outside
+the group it guards). We do not implement `dsl.Collected`: a fan-in would
+change an input's type from one artifact to a list of them, which the spec's
+types do not say; the hint names the workaround.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+from mlopsdsl.ir import Pipeline, Step
+from mlopsdsl.ir.expr import DataRef, Expr, StepOutputRef, Template, walk
+
+# report(step, message, hint)
+Report = Callable[[Step, str, str], None]
+
+
+def step_refs(step: Step) -> Iterator[Expr]:
+    """Every expression node of a step that is read at run time."""
+    for inp in step.inputs:
+        yield from walk(inp.source)
+    if step.when is not None:
+        yield from walk(step.when)
+    if step.for_each is not None:
+        yield from walk(step.for_each.items)
+    for arg in step.command:
+        if isinstance(arg, Template):
+            for part in arg.parts:
+                if not isinstance(part, str):
+                    yield from walk(part)
+
+
+_READ_REFUSALS = {
+    "when": ("step '{step}' reads an output of '{producer}', which runs only `when` its condition holds; "
+             "Kubeflow refuses a task that depends on a task inside a condition it is not in",
+             "give '{step}' no data edge to '{producer}', or drop the `when` of '{producer}' "
+             "and let it decide at run time"),
+    "for_each": ("step '{step}' reads an output of '{producer}', which runs once per `for_each` item "
+                 "(a fan-in); Kubeflow cannot pass looped outputs out of the loop without dsl.Collected, "
+                 "which this backend does not generate",
+                 "write the per-item results under one prefix and read the prefix in '{step}' "
+                 "(use `after: [{producer}]` for the ordering)"),
+}
+
+
+def _group_kind(step: Step) -> str | None:
+    return "when" if step.when is not None else "for_each" if step.for_each is not None else None
+
+
+def check(pipeline: Pipeline, report: Report) -> bool:
+    """Report every refused shape; True when the pipeline can be compiled."""
+    by_name = {s.name: s for s in pipeline.steps}
+    ok = True
+    for step in pipeline.steps:
+        read = sorted({n.step for n in step_refs(step) if isinstance(n, StepOutputRef)})
+        for name in read:
+            producer = by_name.get(name)
+            kind = None if producer is None else _group_kind(producer)
+            if kind is not None:
+                ok = False
+                message, hint = _READ_REFUSALS[kind]
+                report(step, message.format(step=step.name, producer=name), hint.format(step=step.name, producer=name))
+        for name in step.after:
+            producer = by_name.get(name)
+            if producer is not None and producer.when is not None and name not in read:
+                ok = False
+                report(step, f"step '{step.name}' runs `after` '{name}', which is conditional; "
+                             f"Kubeflow refuses a dependency on a task inside a condition",
+                       f"repeat the `when` of '{name}' on '{step.name}' instead of the `after`")
+    exit_step = pipeline.on_exit
+    if exit_step is not None:
+        if exit_step.when is not None or exit_step.for_each is not None:
+            ok = False
+            report(exit_step, "`on_exit` with `when` or `for_each`",
+                   "the exit handler always runs; move the condition into its command")
+        for node in step_refs(exit_step):
+            if isinstance(node, (StepOutputRef, DataRef)):
+                ok = False
+                report(exit_step, "`on_exit` reading a step output or data source: the exit task "
+                                  "runs outside the group it guards and cannot see its outputs",
+                       "have the step write what the exit task needs to a known URI")
+                break
+    return ok

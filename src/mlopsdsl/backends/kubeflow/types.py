@@ -1,0 +1,137 @@
+"""Mapping tables from mlopsdsl's vocabulary to KFP's, and the few conversions KFP needs.
+
+Kept as data so the rest of the backend reads like sqlglot's dialects: tables
+plus small functions. Values mirror what kfp 2.17's own compiler writes, so a
+pipeline we emit and the same pipeline written with kfp's DSL agree (see
+tests/backends/test_kubeflow_diff.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from mlopsdsl import __version__
+
+SCHEMA_VERSION = "2.1.0"
+SDK_VERSION = f"mlopsdsl-{__version__}"
+
+ARTIFACT_SCHEMA = {
+    "Dataset": "system.Dataset",
+    "Model": "system.Model",
+    "Metrics": "system.Metrics",
+    "ClassificationMetrics": "system.ClassificationMetrics",
+    "HTML": "system.HTML",
+    "Markdown": "system.Markdown",
+    "Artifact": "system.Artifact",
+}
+
+PARAMETER_TYPE = {
+    "int": "NUMBER_INTEGER",
+    "float": "NUMBER_DOUBLE",
+    "bool": "BOOLEAN",
+    "str": "STRING",
+    # expression types that reach KFP as plain values (base units, see ir/expr.py)
+    "duration": "NUMBER_DOUBLE",
+    "percent": "NUMBER_DOUBLE",
+    "cpu": "NUMBER_DOUBLE",
+    "memory": "NUMBER_DOUBLE",
+}
+
+# GPU vendor -> the Kubernetes extended resource KFP requests (accelerator.resourceType).
+# Chosen from the `gpu_type` prefix; NVIDIA when no type is given, as on most clusters.
+GPU_RESOURCE = {"amd": "amd.com/gpu", "nvidia": "nvidia.com/gpu", "intel": "gpu.intel.com/i915"}
+DEFAULT_GPU_RESOURCE = "nvidia.com/gpu"
+# The node label that `gpu_type` selects on. GKE's label; names like nvidia-tesla-t4 are GKE's
+# accelerator names. Other clusters relabel with `patches` or set `node_selector` themselves.
+GPU_NODE_LABEL = "cloud.google.com/gke-accelerator"
+
+# The image of the generated `dvc get` step for `data.X.dvc` sources (has git and dvc).
+DVC_IMAGE = "iterativeai/cml:0-dvc3-base1"
+
+# kfp's defaults when only a retry count is given (PipelineTask.set_retry).
+RETRY_DEFAULTS = {"backoff": 0.0, "factor": 2.0, "max_backoff": 3600.0}
+
+
+def artifact_type(type_name: str) -> dict[str, str]:
+    return {"schemaTitle": ARTIFACT_SCHEMA[type_name], "schemaVersion": "0.0.1"}
+
+
+def parameter_type(type_name: str) -> str:
+    if type_name.startswith("list"):
+        return "LIST"
+    if type_name.startswith(("dict", "struct")):
+        return "STRUCT"
+    return PARAMETER_TYPE.get(type_name, "STRING")
+
+
+def item_type(items: list[Any]) -> str:
+    """parameterType of a loop item, from the literal list (kfp looks at the first item)."""
+    if not items:
+        return "STRING"
+    first = items[0]
+    if isinstance(first, bool):
+        return "BOOLEAN"
+    if isinstance(first, int):
+        return "NUMBER_INTEGER"
+    if isinstance(first, float):
+        return "NUMBER_DOUBLE"
+    if isinstance(first, dict):
+        return "STRUCT"
+    if isinstance(first, list):
+        return "LIST"
+    return "STRING"
+
+
+def raw_items(items: list[Any]) -> str:
+    """`parameterIterator.items.raw`: the JSON text kfp writes (keys sorted)."""
+    return json.dumps(items, sort_keys=True)
+
+
+def constant(value: Any, type_name: str) -> Any:
+    """A parameter constant in the JSON form its parameterType expects (ints are numbers)."""
+    if type_name == "float" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def duration(seconds: float) -> str:
+    """Protobuf Duration text, as kfp writes it ("30s", "0s", "1.5s")."""
+    return f"{int(seconds)}s" if float(seconds).is_integer() else f"{seconds}s"
+
+
+_CPU = re.compile(r"^([0-9]*\.)?[0-9]+m?$")
+_MEMORY = re.compile(r"^([0-9]*\.?[0-9]+)(E|Ei|P|Pi|T|Ti|G|Gi|M|Mi|K|Ki|k)?$")
+_MEMORY_FACTOR = {
+    None: 1, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+}
+
+
+def cpu_float(quantity: str) -> float | None:
+    """The deprecated numeric field kfp still writes beside the string (cores)."""
+    if not _CPU.match(quantity):
+        return None
+    return float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+
+
+def memory_float(quantity: str) -> float | None:
+    """The deprecated numeric field kfp still writes beside the string (decimal GB)."""
+    match = _MEMORY.match(quantity)
+    if not match:
+        return None
+    return float(match.group(1)) * _MEMORY_FACTOR[match.group(2)] / 1e9
+
+
+def gpu_resource(gpu_type: str | None) -> str:
+    if gpu_type:
+        for prefix, resource in GPU_RESOURCE.items():
+            if gpu_type.lower().startswith(prefix):
+                return resource
+    return DEFAULT_GPU_RESOURCE
+
+
+def dns_name(name: str) -> str:
+    """A spec identifier as a KFP task / K8s name part (underscores are not allowed there)."""
+    return name.replace("_", "-").lower()
