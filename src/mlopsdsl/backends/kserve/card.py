@@ -1,7 +1,7 @@
 """The model card: `model-card.md`, text rendered by a sandboxed Jinja2 from plain data.
 
 The template sees only dicts, lists and strings built here from the IR (never IR objects),
-runs in `SandboxedEnvironment` with `StrictUndefined` (a misspelt name fails the build instead
+runs in an (immutable) `SandboxedEnvironment` with `StrictUndefined` (a misspelt name fails the build instead
 of printing nothing), and every piece of user text goes through `md` (prose and table cells)
 or `code` (inline code): Markdown autoescaping does not exist, and HTML autoescaping would not
 stop a `|` from splitting a table row or a `[link](...)` from being injected.
@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any, Optional
 
 from jinja2 import PackageLoader, StrictUndefined
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from mlopsdsl.ir import DataSource, Expr, Lit, Project, Resources, render
 
@@ -64,8 +64,9 @@ def percent(value: float) -> str:
 
 
 @lru_cache(maxsize=1)
-def environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+def environment() -> ImmutableSandboxedEnvironment:
+    # Immutable: the template may not even modify the lists it is handed.
+    env = ImmutableSandboxedEnvironment(
         loader=PackageLoader("mlopsdsl.backends.kserve", "templates"),
         undefined=StrictUndefined,
         autoescape=False,  # Markdown, not HTML: escaping is explicit through `md` and `code`
