@@ -1,0 +1,91 @@
+"""The monitoring target: Prometheus rules, scraping, Alertmanager, Grafana, the drift job.
+
+Artifacts (under `monitoring/`):
+- `prometheus-rules.yaml`  PrometheusRule: one recording rule per SLI, then the alerts
+- `podmonitor.yaml`        PodMonitor scraping the model pods (see rules.py for why)
+- `alertmanager.yaml`      routes by severity, inhibition, receivers from `notify`
+- `grafana-dashboard.json` SLIs, replicas, drift per feature, alert thresholds (and the
+  same in `grafana-dashboard-configmap.yaml` for the kube-prometheus-stack sidecar)
+- `drift-cronjob.yaml`     ConfigMap + CronJob running the drift job (see drift.py)
+- `rules.yaml`             the same groups as a plain rule file (`rule_files:` of a Prometheus
+                           without the Operator; what the tests load)
+- `tests/<Alert>.yaml`     promtool unit tests generated from each alert:
+                           `promtool test rules monitoring/tests/*.yaml`
+
+The metric names behind every query live in one table, `metrics.py`; a cluster
+with other exporters overrides `sources` in a subclass.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from mlopsdsl.backends import promql
+from mlopsdsl.backends.base import Artifact, Backend
+from mlopsdsl.backends.monitoring import alertmanager, drift, grafana, metrics, rule_tests, rules
+from mlopsdsl.ir import Project
+
+__all__ = ["MonitoringBackend"]
+
+
+class MonitoringBackend(Backend):
+    name = "monitoring"
+    description = "Prometheus rules with generated promtool tests, Alertmanager, Grafana, drift CronJob"
+    sources: ClassVar[dict[str, metrics.MetricSource]] = metrics.DEFAULT_SOURCES
+
+    def compile(self, project: Project) -> list[Artifact]:
+        mon = project.monitoring
+        if mon is None:
+            return []
+        ctx = promql.context_for(project, sources=self.sources)
+        compiled = []
+        for alert in mon.alerts:
+            try:
+                compiled.append(rules.compile_alert(alert, ctx))
+            except promql.Unsupported as exc:
+                self.unsupported(f"{exc.feature} (alert '{alert.name}')", alert.span, exc.hint)
+        slis = self._slis(project, ctx, [c.alert for c in compiled])
+        recording = promql.recording_rules(ctx, slis)
+        groups = rules.rule_groups(project, recording, compiled)
+        header = self.header(project)
+        out = []
+        if groups:
+            doc = rules.prometheus_rule(project, project.namespace, mon.rule_labels, groups)
+            out.append(Artifact("monitoring/prometheus-rules.yaml", documents=(doc,), header=header))
+            out.append(Artifact("monitoring/rules.yaml", documents=({"groups": groups},), header=header))
+        monitor = rules.pod_monitor(project, ctx, mon.rule_labels)
+        if monitor:
+            out.append(Artifact("monitoring/podmonitor.yaml", documents=(monitor,), header=header))
+        for case in compiled:
+            test = rule_tests.alert_tests(case, ctx, project)
+            if test is not None:
+                out.append(Artifact(f"monitoring/tests/{case.alert.name}.yaml", documents=(test,), header=header))
+        out.append(Artifact("monitoring/alertmanager.yaml",
+                            documents=(alertmanager.config(project, mon, ctx),), header=header))
+        if mon.dashboards.enabled:
+            board = grafana.dashboard(project, mon, ctx, compiled)
+            out.append(Artifact("monitoring/grafana-dashboard.json", format="json", documents=(board,)))
+            out.append(Artifact("monitoring/grafana-dashboard-configmap.yaml", header=header,
+                                documents=(grafana.configmap(project, mon, ctx, board),)))
+        if mon.drift:
+            docs = drift.documents(project, mon, ctx, self)
+            out.append(Artifact("monitoring/drift-cronjob.yaml", documents=tuple(docs), header=header))
+        return out
+
+    def _slis(self, project: Project, ctx: promql.PromContext, alerts: list) -> list[promql.Sli]:
+        """Every SLI an alert or the dashboard reads; unsayable ones are left to the alert's report."""
+        wanted = {s for a in alerts for s in promql.slis_in(a.when)}
+        if project.serving:
+            wanted |= {promql.Sli("latency", q) for q in metrics.DASHBOARD_QUANTILES}
+            wanted |= {promql.Sli("rps"), promql.Sli("replicas"), promql.Sli("error_rate")}
+        if project.monitoring and project.monitoring.drift:
+            # Any feature stands for the one per-feature recording rule (`by_feature`).
+            wanted |= {promql.Sli("drift"), promql.Sli("drift", feature=project.monitoring.drift.features[0])}
+        sayable = []
+        for sli in sorted(wanted):
+            try:
+                promql.raw_query(sli, ctx)
+            except promql.Unsupported:
+                continue
+            sayable.append(sli)
+        return sayable

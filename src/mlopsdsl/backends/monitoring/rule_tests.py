@@ -1,0 +1,260 @@
+"""promtool unit tests generated from each alert's condition.
+
+For an alert we look for two worlds that differ in one SLI only: in the first
+the condition holds (that SLI sits 10% past the threshold it is compared to),
+in the second it does not (10% short). Each world becomes raw exporter series
+(histogram buckets, request counters, gauges: the same metrics the recording
+rules read, see metrics.py), so a test exercises the whole chain: raw metric ->
+recording rule -> unit conversion -> alert threshold -> `for`. A wrong unit
+(`250` instead of `0.25`) or a wrong metric name makes the firing case fail.
+
+The worlds are found by evaluating the condition here, in Python, with PromQL's
+own semantics for what matters: comparisons filter, `and`/`or` keep the left
+side's labels, metric-to-metric operations keep only the `on(...)` labels. The
+labels of that result are the alert's expected labels.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import operator
+from typing import Optional
+
+from mlopsdsl.backends import promql
+from mlopsdsl.backends.monitoring.rules import CompiledAlert
+from mlopsdsl.ir import Arith, Compare, Expr, Logic, Neg, Project, walk
+
+Labels = dict[str, str]
+Value = Optional[tuple[float, Labels]]
+
+STEP_MINUTES = 1
+REQUESTS_PER_SECOND = 10.0  # traffic of the synthesized world when `serving.rps` is not under test
+MARGIN = 0.1  # "just over / just under" a threshold
+MAX_WORLDS = 20000
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+        "==": operator.eq, "!=": operator.ne}
+_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul}
+# Values a world may give an SLI that no threshold constrains (healthy-looking traffic).
+_GRID = {"latency": (0.05, 0.2, 1.0), "error_rate": (0.0, 0.05, 0.5), "rps": (10.0, 0.0, 100.0),
+         "replicas": (1.0, 0.0, 5.0), "drift": (0.0, 0.5)}
+
+
+def series_labels(sli: promql.Sli, ctx: promql.PromContext) -> Labels:
+    """Labels of a recorded SLI series (recording-rule output), without `__name__`."""
+    if sli.metric == "drift":
+        base = {"namespace": ctx.namespace, ctx.drift.project_label: ctx.project}
+        if sli.feature:
+            base[ctx.drift.feature_label] = sli.feature
+    elif sli.metric == "replicas":
+        base = {ctx.replicas.namespace_label: ctx.namespace}
+    else:
+        base = ctx.source.labels(ctx.namespace, ctx.service)
+    return {**base, **ctx.rule_labels}
+
+
+# -- evaluation --------------------------------------------------------------------------------
+
+def evaluate(expr: Expr, world: dict, ctx: promql.PromContext) -> Labels | None:
+    """Labels of the series the (normalized) condition returns, or None when it returns nothing."""
+    if isinstance(expr, Logic):
+        results = [evaluate(o, world, ctx) for o in expr.operands]
+        if expr.op == "and":
+            return results[0] if all(r is not None for r in results) else None
+        return next((r for r in results if r is not None), None)
+    assert isinstance(expr, Compare)
+    left = value(expr.left, world, ctx)
+    if left is None:
+        return None
+    if promql.is_const(expr.right):
+        return left[1] if _OPS[expr.op](left[0], promql.fold(expr.right)) else None
+    right = value(expr.right, world, ctx)
+    if right is None or not _OPS[expr.op](left[0], right[0]):
+        return None
+    return _on(left[1], ctx)
+
+
+def _on(labels: Labels, ctx: promql.PromContext) -> Labels:
+    keep = promql.MATCH_LABELS if ctx.recorded else ()
+    return {k: v for k, v in labels.items() if k in keep}
+
+
+def value(expr: Expr, world: dict, ctx: promql.PromContext) -> Value:
+    if promql.is_const(expr):
+        return promql.fold(expr), {}
+    sli = promql.sli_of(expr)
+    if sli is not None:
+        return (world[sli], series_labels(sli, ctx)) if sli in world else None
+    if isinstance(expr, Neg):
+        inner = value(expr.operand, world, ctx)
+        return None if inner is None else (-inner[0], inner[1])
+    assert isinstance(expr, Arith)
+    a, b = value(expr.left, world, ctx), value(expr.right, world, ctx)
+    if a is None or b is None:
+        return None
+    result = _divide(a[0], b[0]) if expr.op == "/" else _ARITH[expr.op](a[0], b[0])
+    both = not promql.is_const(expr.left) and not promql.is_const(expr.right)
+    return result, (_on(a[1], ctx) if both else (a[1] or b[1]))
+
+
+def _divide(a: float, b: float) -> float:
+    if b:
+        return a / b
+    return math.nan if a == 0 else math.copysign(math.inf, a)
+
+
+# -- choosing the worlds -----------------------------------------------------------------------
+
+def _candidates(expr: Expr, slis: list[promql.Sli], ctx) -> dict[promql.Sli, list[tuple[float, int | None]]]:
+    """Per SLI: (value, pair id) — values just over/under each threshold share a pair id."""
+    out: dict[promql.Sli, list] = {s: [] for s in slis}
+    pair = 0
+    for node in walk(expr):
+        if not (isinstance(node, Compare) and promql.is_const(node.right)):
+            continue
+        leaves = promql.slis_in(node.left)
+        if len(leaves) != 1:
+            continue
+        target = _solve(node.left, leaves[0], promql.fold(node.right), ctx)
+        if target is None or target < 0:
+            continue
+        pair += 1
+        lo, hi = (target * (1 - MARGIN), target * (1 + MARGIN)) if target else (0.0, 0.01)
+        out[leaves[0]] += [(hi, pair), (lo, pair)]
+        if node.op in ("==", "!=") and (target == 0 or leaves[0].metric in ("replicas", "drift")):
+            pair += 1
+            out[leaves[0]] += [(target, pair), (hi, pair)]
+    for sli in slis:
+        out[sli] += [(v, None) for v in _GRID[sli.metric] if all(v != c for c, _ in out[sli])]
+    return out
+
+
+def _solve(expr: Expr, sli: promql.Sli, threshold: float, ctx) -> float | None:
+    """The SLI value at which a linear expression of that one SLI equals the threshold."""
+    at = [value(expr, {sli: x}, ctx) for x in (0.0, 1.0, 2.0)]
+    if any(v is None or not math.isfinite(v[0]) for v in at):
+        return None
+    f0, f1, f2 = (v[0] for v in at)
+    if f1 == f0 or not math.isclose(f2 - f1, f1 - f0, rel_tol=1e-9, abs_tol=1e-12):
+        return None
+    return (threshold - f0) / (f1 - f0)
+
+
+def _feasible(world: dict) -> bool:
+    latencies = sorted((s.quantile, v) for s, v in world.items() if s.metric == "latency")
+    if any(v <= 0 for _, v in latencies) or any(b[1] <= a[1] for a, b in zip(latencies, latencies[1:])):
+        return False  # one histogram must produce them all: quantiles strictly increase
+    for sli, v in world.items():
+        if v < 0 or (sli.metric == "error_rate" and v > 1):
+            return False
+    rps = [v for s, v in world.items() if s.metric == "rps"]
+    if rps and rps[0] == 0 and any(s.metric == "error_rate" for s in world):
+        return False  # no traffic: the error ratio is NaN
+    maximum = [v for s, v in world.items() if s.metric == "drift" and not s.feature]
+    features = [v for s, v in world.items() if s.metric == "drift" and s.feature]
+    return not (maximum and features and max(features) > maximum[0])
+
+
+def choose_worlds(expr: Expr, ctx: promql.PromContext):
+    """(firing world, quiet world) differing in one SLI, or (firing, None) / (None, None)."""
+    slis = promql.slis_in(expr)
+    cands = _candidates(expr, slis, ctx)
+    if math.prod(len(c) for c in cands.values()) > MAX_WORLDS:
+        cands = {s: [c for c in cs if c[1] is not None] or cs[:1] for s, cs in cands.items()}
+    partner = {s: {} for s in slis}
+    for s, cs in cands.items():
+        for v, p in cs:
+            if p is not None:
+                partner[s].setdefault(p, []).append(v)
+    first_fire = None
+    for combo in itertools.product(*(cands[s] for s in slis)):
+        world = {s: v for s, (v, _) in zip(slis, combo)}
+        if not _feasible(world) or evaluate(expr, world, ctx) is None:
+            continue
+        first_fire = first_fire or world
+        for s, (v, p) in zip(slis, combo):
+            for other in partner[s].get(p, []) if p is not None else []:
+                quiet = {**world, s: other}
+                if other != v and _feasible(quiet) and evaluate(expr, quiet, ctx) is None:
+                    return world, quiet
+    return first_fire, None
+
+
+# -- the promtool test file --------------------------------------------------------------------
+
+def _num(x: float) -> str:
+    text = f"{x:.9f}".rstrip("0").rstrip(".")  # no exponent: promtool's series notation
+    return text if text not in ("", "-0") else "0"
+
+
+def input_series(world: dict, ctx: promql.PromContext, steps: int) -> list[dict]:
+    series = []
+
+    def add(metric: str, labels: Labels, start: float, per_step: float) -> None:
+        series.append({"series": metric + promql.matchers(labels),
+                       "values": f"{_num(start)}+{_num(per_step)}x{steps}"})
+
+    src, per_step = ctx.source, REQUESTS_PER_SECOND * 60 * STEP_MINUTES
+    latencies = sorted((s.quantile, v) for s, v in world.items() if s.metric == "latency")
+    if latencies:
+        # A piecewise-linear CDF through (v_i, q_i): histogram_quantile(q_i) = v_i exactly.
+        scope = src.labels(ctx.namespace, ctx.service)
+        points = [(v * src.latency_divisor, q) for q, v in latencies] + [(latencies[-1][1] * 2 * src.latency_divisor, 1.0)]
+        for le, q in points:
+            add(src.latency_bucket, {**scope, "le": _num(le)}, 0, per_step * q)
+        add(src.latency_bucket, {**scope, "le": "+Inf"}, 0, per_step)
+    rates = {s.metric: v for s, v in world.items() if s.metric in ("rps", "error_rate")}
+    if rates:
+        scope = src.labels(ctx.namespace, ctx.service)
+        total = rates.get("rps", REQUESTS_PER_SECOND) * 60 * STEP_MINUTES
+        ratio = rates.get("error_rate", 0.0)
+        if src.error_label:
+            add(src.requests, {**scope, src.error_label: src.sample_ok}, 0, total * (1 - ratio))
+            add(src.requests, {**scope, src.error_label: src.sample_error}, 0, total * ratio)
+        else:
+            add(src.requests, scope, 0, total)
+    for sli, v in world.items():
+        if sli.metric == "replicas":
+            r = ctx.replicas
+            add(r.metric, {r.namespace_label: ctx.namespace,
+                           r.deployment_label: r.sample_deployment.format(service=ctx.service)}, v, 0)
+    series += _drift_series(world, ctx, steps)
+    return series
+
+
+def _drift_series(world: dict, ctx: promql.PromContext, steps: int) -> list[dict]:
+    d = ctx.drift
+    scores = {s.feature: v for s, v in world.items() if s.metric == "drift"}
+    if "" in scores and all(scores[""] > v for f, v in scores.items() if f):
+        scores["_max_probe"] = scores[""]  # a feature that carries the maximum
+    scores.pop("", None)
+    return [{"series": d.metric + promql.matchers({"namespace": ctx.namespace, d.project_label: ctx.project,
+                                                   d.feature_label: f, d.method_label: "psi"}),
+             "values": f"{_num(v)}+0x{steps}"} for f, v in sorted(scores.items())]
+
+
+def alert_tests(compiled: CompiledAlert, ctx: promql.PromContext, project: Project) -> dict | None:
+    expr = promql.normalize(compiled.alert.when)
+    fire, quiet = choose_worlds(expr, ctx)
+    if fire is None:
+        return None
+    name = compiled.alert.name
+    window = promql.parse_duration(ctx.window)
+    eval_s = math.ceil((compiled.alert.for_duration + window) / 60) * 60 + 120
+    steps = eval_s // 60 + 1
+    labels = {**evaluate(expr, fire, ctx), **compiled.labels}
+    fired = [{"exp_labels": labels, "exp_annotations": compiled.expanded}]
+
+    def case(title: str, world: dict, at: float, alerts: list) -> dict:
+        return {"name": f"{name}: {title}", "interval": f"{STEP_MINUTES}m",
+                "input_series": input_series(world, ctx, steps),
+                "alert_rule_test": [{"eval_time": promql.format_duration(at), "alertname": name,
+                                     "exp_alerts": alerts}]}
+
+    tests = [case("fires past the threshold for longer than `for`", fire, eval_s, fired)]
+    if compiled.alert.for_duration >= 120:
+        tests.append(case("pending, not firing, before `for` has passed", fire,
+                          compiled.alert.for_duration - 60, []))
+    if quiet is not None:
+        tests.append(case("stays quiet just short of the threshold", quiet, eval_s, []))
+    return {"rule_files": ["../rules.yaml"], "evaluation_interval": f"{STEP_MINUTES}m", "tests": tests}
