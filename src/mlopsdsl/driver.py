@@ -72,6 +72,16 @@ def check_file(path: str, *, env: str | None = None, limits: Limits | None = Non
     return _done(result)
 
 
+def build_ir(path: str, *, env: str | None = None, limits: Limits | None = None) -> Result:
+    """Check one spec for one environment (or none) and lower it to the IR (`result.ir`)."""
+    result = check_file(path, env=env, limits=limits)
+    if result.ok and result.checked is not None and result.checked.order is not None:
+        from mlopsdsl.ir.lower import lower_spec
+
+        result.ir = lower_spec(result.checked, path, env)
+    return result
+
+
 def _overriding_environments(data: dict[str, Any]) -> list[str]:
     environments = data.get("environments")
     if not isinstance(environments, dict):

@@ -109,7 +109,9 @@ def check_expressions(ctx: CheckContext, symbols: Symbols) -> ExprTable:
     scope = SpecScope(TableScope(global_names(ctx, symbols)))
     checked_paths: set[Path] = set()
 
-    def check(path: Path, context: str, using: SpecScope = scope, *, document=None) -> Checked | None:
+    def check(path: Path, context: str, using: SpecScope = scope, *, document=None,
+              store: Path | None = None) -> Checked | None:
+        """Check the string at `path` (of the spec, or of a component `document`); keep it under `store`."""
         value = _at(ctx.data if document is None else document.data, path)
         checked_paths.add(path)
         if not isinstance(value, str) or (context_is_text(context) and "${{" not in value):
@@ -124,8 +126,8 @@ def check_expressions(ctx: CheckContext, symbols: Symbols) -> ExprTable:
         found, problems = typecheck(parsed, context, using)
         ctx.diagnostics.extend(problems)
         result = Checked(parsed, found, using, context)
-        if document is None:
-            table.by_path[path] = result
+        if document is None or store is not None:
+            table.by_path[store or path] = result
         return result
 
     for step in symbols.all_steps():
@@ -196,7 +198,7 @@ def _check_step(ctx: CheckContext, step: StepDecl, scope: SpecScope, table: Expr
     run = (run_owner.data if run_owner is not None else raw).get("run")
     run_base = ("run",) if run_owner is not None else base + ("run",)
     for i, _ in enumerate(run if isinstance(run, list) else []):
-        check(run_base + (i,), "run_arg", step_scope, document=run_owner)
+        check(run_base + (i,), "run_arg", step_scope, document=run_owner, store=base + ("run", i))
     for key in (raw.get("env") or {}):
         check(base + ("env", key), "step_env", item_scope)
     for upstream in raw.get("after") or []:

@@ -1,0 +1,208 @@
+"""A checked spec -> the IR `Project`: defaults applied, names resolved, units in base units.
+
+Runs only on a spec without errors, with the chosen environment's overlay
+already applied by the checker; nothing here reports user mistakes.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from mlopsdsl.check import CheckedSpec
+from mlopsdsl.check.names import step_id
+from mlopsdsl.check.symbols import StepDecl
+from mlopsdsl.expr.units import parse_duration, parse_percent
+from mlopsdsl.ir import models as m
+from mlopsdsl.ir.expr import Expr, Lit, ListExpr, SecretRef, Template, Text
+from mlopsdsl.ir.lower_expr import fold_template, lower_checked
+from mlopsdsl.source import Path
+
+
+class _Lowering:
+    def __init__(self, checked: CheckedSpec, spec_path: str, env: str | None) -> None:
+        self.checked = checked
+        self.data = checked.data
+        self.ctx = checked.ctx
+        self.spec_path = spec_path
+        environments = self.section("environments")
+        self.environment = _environment(env, environments[env]) if env in environments else None
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.data.get(name)
+        return value if isinstance(value, dict) else {}
+
+    # -- values ------------------------------------------------------------------------------
+    def constant(self, parts: tuple[str, ...]) -> Any:
+        root = parts[0]
+        if root in ("metadata", "model") and len(parts) == 2:
+            return self.section(root).get(parts[1], "")
+        if root == "env" and len(parts) == 2:
+            env = self.environment
+            value = getattr(env, parts[1], None) if env else None
+            return value if value is not None else ""
+        if root == "data" and len(parts) == 3 and parts[2] == "uri":
+            source = self.section("data").get(parts[1]) or {}
+            if "uri" in source:
+                return self.text(("data", parts[1], "uri"), source["uri"])
+            dvc = source.get("dvc") or {}
+            return f"dvc://{dvc.get('repo', '')}#{dvc.get('path', '')}@{dvc.get('rev', '')}"
+        return None
+
+    def value(self, path: Path, raw: Any) -> Any:
+        """The IR form of the value at `path`: an Expr or Text when it holds `${{ }}`, else `raw`."""
+        checked = self.checked.exprs.get(path)
+        if checked is None:
+            return raw
+        return lower_checked(checked, self.constant)
+
+    def text(self, path: Path, raw: Any) -> Any:
+        lowered = self.value(path, raw)
+        if isinstance(lowered, Lit):
+            return lowered.text or str(lowered.value)
+        return lowered
+
+    def plain(self, path: Path, raw: Any) -> str:
+        """Text that must be known at compile time (an image, a storage URI)."""
+        lowered = self.text(path, raw)
+        if isinstance(lowered, Template):
+            return "".join(p if isinstance(p, str) else "${{ " + _render(p) + " }}" for p in lowered.parts)
+        return "" if lowered is None else str(lowered)
+
+    def expr(self, path: Path) -> Expr | None:
+        lowered = self.value(path, None)
+        return lowered if lowered is not None and not isinstance(lowered, (str, Template)) else None
+
+    def span(self, path: Path, key: bool = True):
+        return self.ctx.span(path, key=key)
+
+    # -- sections ----------------------------------------------------------------------------
+    def project(self) -> m.Project:
+        metadata = self.section("metadata")
+        return m.Project(
+            name=metadata["name"], version=str(metadata.get("version", "0.0.0")),
+            description=metadata.get("description", ""), owners=tuple(metadata.get("owners") or ()),
+            labels={str(k): str(v) for k, v in (metadata.get("labels") or {}).items()},
+            annotations={str(k): str(v) for k, v in (metadata.get("annotations") or {}).items()},
+            spec_path=self.spec_path, environment=self.environment,
+            environments=tuple(_environment(n, e) for n, e in self.section("environments").items()),
+            model=_model(self.section("model")) if self.section("model") else None,
+            tracking=self.tracking(), params=tuple(_param(n, p) for n, p in self.section("params").items()),
+            data=tuple(self.data_source(n, d) for n, d in self.section("data").items()),
+            pipeline=self.pipeline(), serving=self.serving(), monitoring=self.monitoring(), ci=self.ci(),
+            patches=tuple(self.patch(i, p) for i, p in enumerate(self.data.get("patches") or [])))
+
+    def tracking(self) -> m.Tracking | None:
+        tracking = self.section("tracking")
+        if not tracking:
+            return None
+        mlflow, wandb = tracking.get("mlflow") or {}, tracking.get("wandb") or {}
+        key = self.expr(("tracking", "wandb", "api_key")) if "api_key" in wandb else None
+        return m.Tracking(mlflow_uri=mlflow.get("uri") and self.plain(("tracking", "mlflow", "uri"), mlflow["uri"]),
+                          mlflow_experiment=mlflow.get("experiment"), wandb_project=wandb.get("project"),
+                          wandb_entity=wandb.get("entity"),
+                          wandb_api_key_secret=key.name if isinstance(key, SecretRef) else None)
+
+    def data_source(self, name: str, source: dict[str, Any]) -> m.DataSource:
+        dvc = source.get("dvc")
+        return m.DataSource(
+            name=name, uri=self.plain(("data", name, "uri"), source["uri"]) if "uri" in source else None,
+            dvc=m.DvcSource(repo=dvc["repo"], path=dvc["path"], rev=str(dvc["rev"])) if dvc else None,
+            columns={str(k): str(v) for k, v in (source.get("schema") or {}).items()},
+            format=source.get("format"), description=source.get("description", ""),
+            span=self.span(("data", name)))
+
+    def pipeline(self) -> m.Pipeline | None:
+        symbols, order = self.checked.symbols, self.checked.order or []
+        if not symbols.steps and symbols.exit_step is None:
+            return None
+        steps = tuple(self.step(symbols.steps[name]) for name in order)
+        return m.Pipeline(name=self.section("metadata")["name"],
+                          description=self.section("pipeline").get("description") or
+                          self.section("metadata").get("description", ""),
+                          steps=steps, on_exit=self.step(symbols.exit_step) if symbols.exit_step else None)
+
+    def step(self, step: StepDecl) -> m.Step:
+        from mlopsdsl.ir.lower_steps import lower_step
+
+        return lower_step(self, step)
+
+    def serving(self) -> m.Serving | None:
+        from mlopsdsl.ir.lower_serving import lower_serving
+
+        return lower_serving(self) if self.section("serving") else None
+
+    def monitoring(self) -> m.Monitoring | None:
+        from mlopsdsl.ir.lower_serving import lower_monitoring
+
+        return lower_monitoring(self) if self.section("monitoring") else None
+
+    def ci(self) -> m.GitHubCI | None:
+        github = self.section("ci").get("github")
+        if not isinstance(github, dict):
+            return None
+        train, deploy, retrain = (github.get(k) or {} for k in ("train", "deploy", "retrain"))
+        return m.GitHubCI(
+            on=github.get("on") or {"push": {"branches": ["main"]}, "pull_request": {}},
+            python=str(github.get("python", "3.11")), install=tuple(github.get("install") or ()),
+            test=tuple(github.get("test") or ()), runs_on=github.get("runs_on", "ubuntu-latest"),
+            train_on_branch=train.get("on_branch"), train_environment=train.get("environment"),
+            deploy_environments=tuple(deploy.get("environments") or ()),
+            retrain_schedule=retrain.get("schedule"), retrain_environment=retrain.get("environment"))
+
+    def patch(self, i: int, patch: dict[str, Any]) -> m.Patch:
+        select = patch.get("select") or {}
+        ops = patch.get("json_patch")
+        return m.Patch(target=patch["target"], file=patch.get("file"), kind=select.get("kind"),
+                       name=select.get("name"), json_patch=tuple(ops) if ops is not None else None,
+                       merge=patch.get("merge"), span=self.span(("patches", i), key=False))
+
+
+def _render(expr: Expr) -> str:
+    from mlopsdsl.ir.expr import render
+
+    return render(expr)
+
+
+def _environment(name: str, env: dict[str, Any]) -> m.Environment:
+    return m.Environment(name=name, namespace=env.get("namespace") or "default", kfp_host=env.get("kfp_host"),
+                         approval=bool(env.get("approval")), url=env.get("url"))
+
+
+def _model(model: dict[str, Any]) -> m.ModelInfo:
+    return m.ModelInfo(name=model.get("name", ""), task=model.get("task", "other"),
+                       framework=model.get("framework", "custom"), description=model.get("description", ""))
+
+
+def _param(name: str, param: dict[str, Any]) -> m.Param:
+    return m.Param(name=name, type=param["type"], default=param.get("default"), min=param.get("min"),
+                   max=param.get("max"), choices=tuple(param.get("choices") or ()),
+                   description=param.get("description", ""))
+
+
+def seconds(value: Any) -> float | None:
+    parsed = parse_duration(value) if isinstance(value, str) else None
+    return parsed.seconds if parsed else None
+
+
+def percent_number(value: Any) -> float:
+    parsed = parse_percent(value) if isinstance(value, str) else None
+    return round(parsed.fraction * 100, 6) if parsed else float(value)
+
+
+def literal_list(values: list[Any]) -> ListExpr:
+    items = tuple(Lit(value=v, type=_kind(v)) for v in values)
+    return ListExpr(items=items, type=f"list[{items[0].type if items else 'unknown'}]")
+
+
+def _kind(value: Any) -> str:
+    return "bool" if isinstance(value, bool) else "int" if isinstance(value, int) else \
+        "float" if isinstance(value, float) else "str"
+
+
+def lower_spec(checked: CheckedSpec, spec_path: str, env: str | None) -> m.Project:
+    relative = os.path.relpath(spec_path) if os.path.isabs(spec_path) else os.path.normpath(spec_path)
+    return _Lowering(checked, relative.replace(os.sep, "/"), env).project()
+
+
+__all__ = ["lower_spec", "fold_template", "Text", "seconds", "percent_number", "literal_list"]

@@ -1,0 +1,140 @@
+"""One pipeline step -> `ir.Step`: merged with defaults and its component, every value resolved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlopsdsl.check.names import step_id
+from mlopsdsl.check.symbols import StepDecl
+from mlopsdsl.ir import models as m
+from mlopsdsl.ir.expr import ListExpr, Lit, SecretRef, Template
+from mlopsdsl.ir.lower_expr import type_name
+
+
+def lower_step(low, step: StepDecl) -> m.Step:
+    data, base = step.data, step.path
+    graph = low.checked.graph
+    depends = sorted(graph.predecessors(step.name)) if step.name in graph else []
+    return m.Step(
+        name=step.name, id=step_id(step.name), description=str(data.get("description") or ""),
+        image=low.plain(base + ("image",), data.get("image", "")),
+        command=tuple(_command(low, step)), inputs=tuple(_inputs(low, step)),
+        outputs=tuple(m.Output(name=o.name, type=o.type, fields=dict(o.fields), description=o.description)
+                      for o in step.outputs.values()),
+        when=low.expr(base + ("when",)) if "when" in data else None,
+        after=tuple(a for a in data.get("after") or () if isinstance(a, str)), depends_on=tuple(depends),
+        for_each=_for_each(low, step), retry=_retry(data.get("retries")),
+        timeout=_seconds(data.get("timeout")), cache=bool(data.get("cache", True)),
+        env=tuple(lower_env(low, base + ("env",), data.get("env") or {})),
+        resources=lower_resources(data.get("resources")),
+        node_selector={str(k): str(v) for k, v in (data.get("node_selector") or {}).items()},
+        tolerations=tuple(data.get("tolerations") or ()),
+        component=data.get("uses") if isinstance(data.get("uses"), str) else None,
+        span=low.span(base))
+
+
+def _command(low, step: StepDecl) -> list[Any]:
+    run = step.data.get("run")
+    out = []
+    for i, arg in enumerate(run if isinstance(run, list) else []):
+        lowered = low.text(step.path + ("run", i), arg)
+        out.append(lowered if isinstance(lowered, (str, Template)) else str(lowered))
+    return out
+
+
+def _inputs(low, step: StepDecl) -> list[m.Input]:
+    raw_inputs = dict(step.data.get("inputs") or {})
+    raw_params = dict(step.data.get("params") or {})
+    types = low.checked.exprs.input_types.get(step.name, {})
+    out = []
+    names = list(step.component.inputs) if step.component is not None else list(raw_inputs)
+    for name in names:
+        if name in raw_inputs:
+            path, raw = step.path + ("inputs", name), raw_inputs[name]
+        elif name in raw_params:
+            path, raw = step.path + ("params", name), raw_params[name]
+        else:
+            decl = step.component.inputs[name]
+            if decl.default is None:
+                continue  # optional and not given: the component runs without it
+            path, raw = None, decl.default
+        lowered = low.value(path, raw) if path is not None else raw
+        if isinstance(lowered, Template):
+            lowered = Lit(value=low.plain(path, raw), type="str")
+        elif isinstance(lowered, str) or not hasattr(lowered, "kind"):
+            lowered = Lit(value=lowered, type=_kind(lowered))
+        out.append(m.Input(name=name, type=type_name(types[name]) if name in types else lowered.type,
+                           source=lowered))
+    return out
+
+
+def _for_each(low, step: StepDecl) -> m.ForEach | None:
+    raw = step.data.get("for_each")
+    if raw is None:
+        return None
+    if isinstance(raw, list):
+        items = ListExpr(items=tuple(Lit(value=v, type=_kind(v)) for v in raw),
+                         type=f"list[{_kind(raw[0]) if raw else 'unknown'}]")
+    else:
+        items = low.expr(step.path + ("for_each",))
+    parallelism = step.data.get("parallelism")
+    return m.ForEach(items=items, parallelism=parallelism if isinstance(parallelism, int) else None)
+
+
+def _retry(raw: Any) -> m.Retry | None:
+    if isinstance(raw, bool) or raw is None:
+        return None
+    if isinstance(raw, int):
+        return m.Retry(count=raw) if raw > 0 else None
+    if isinstance(raw, dict) and raw.get("count", 0) > 0:
+        return m.Retry(count=raw["count"], backoff=_seconds(raw.get("backoff")),
+                       max_backoff=_seconds(raw.get("max_backoff")),
+                       factor=float(raw["factor"]) if raw.get("factor") is not None else None)
+    return None
+
+
+def lower_env(low, base, env: dict[str, Any]) -> list[m.EnvVar]:
+    out = []
+    for name, raw in env.items():
+        lowered = low.value(base + (name,), raw)
+        if isinstance(lowered, SecretRef):
+            out.append(m.EnvVar(name=name, secret=lowered.name))
+        elif isinstance(lowered, (str, Template)):
+            out.append(m.EnvVar(name=name, value=lowered))
+        elif hasattr(lowered, "kind"):  # a whole-value expression: spliced as text
+            out.append(m.EnvVar(name=name, value=Template(parts=(lowered,))))
+        else:
+            out.append(m.EnvVar(name=name, value=_scalar_text(lowered)))
+    return out
+
+
+def lower_resources(raw: Any) -> m.Resources:
+    if not isinstance(raw, dict):
+        return m.Resources()
+    limits = raw.get("limits") if isinstance(raw.get("limits"), dict) else {}
+    gpu = raw.get("gpu")
+    count, kind = (gpu.get("count", 1), gpu.get("type")) if isinstance(gpu, dict) else (gpu or 0, None)
+    return m.Resources(cpu=_quantity(raw.get("cpu")), memory=_quantity(raw.get("memory")),
+                       cpu_limit=_quantity(limits.get("cpu")), memory_limit=_quantity(limits.get("memory")),
+                       gpu=int(count), gpu_type=kind)
+
+
+def _quantity(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _kind(value: Any) -> str:
+    return "bool" if isinstance(value, bool) else "int" if isinstance(value, int) else \
+        "float" if isinstance(value, float) else "str"
+
+
+def _seconds(value: Any) -> float | None:
+    from mlopsdsl.ir.lower import seconds
+
+    return seconds(value)
