@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check specs and report every problem",
                        description="Check one or more specs; exit 1 if any has errors.")
     p.add_argument("specs", nargs="+", metavar="SPEC")
-    p.add_argument("--env", metavar="NAME", help="validate with this environment applied")
+    p.add_argument("--env", metavar="NAME", help="validate with this environment applied "
+                   "(default: the base spec and every environment)")
+    p.add_argument("--emit-ir", action="store_true", help="print the resolved IR as JSON (one SPEC)")
     diagnostics_options(p)
 
     p = sub.add_parser("compile", help="compile a spec into target artifacts")

@@ -18,6 +18,13 @@ def _emit(args: argparse.Namespace, diagnostics: list[Diagnostic], sources: dict
         sys.stdout.write(text)
 
 
+def ir_json(project) -> str:
+    """The IR as canonical JSON: sorted keys, stable across runs and machines."""
+    import json
+
+    return json.dumps(project.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def _io_only(diagnostics: list[Diagnostic]) -> bool:
     """A missing file is a usage problem (exit 2), not a spec with errors."""
     return bool(diagnostics) and all(d.code is codes.FILE_NOT_FOUND for d in diagnostics)
@@ -29,9 +36,18 @@ def validate(args: argparse.Namespace) -> int:
     diagnostics: list[Diagnostic] = []
     sources: dict[str, SourceFile] = {}
     missing = False
+    if args.emit_ir and (len(args.specs) != 1):
+        print("mlopsdsl: --emit-ir takes exactly one SPEC", file=sys.stderr)
+        return EXIT_USAGE
     for spec in args.specs:
         result = check_file(spec, env=args.env)
         diagnostics += result.diagnostics
+        if args.emit_ir and result.ok:
+            from mlopsdsl.driver import build_ir
+
+            ir = build_ir(spec, env=args.env).ir
+            if ir is not None:
+                sys.stdout.write(ir_json(ir))
         sources.update(result.sources)
         missing |= _io_only(result.diagnostics)
     _emit(args, diagnostics, sources)
@@ -67,6 +83,9 @@ def compile(args: argparse.Namespace) -> int:  # noqa: A001 - the command's name
         diagnostics += output.diagnostics
     if output is None or has_errors(diagnostics):
         _emit(args, diagnostics, sources)
+        if not has_errors(diagnostics):  # the front end gave no IR and no reason
+            print("mlopsdsl: error: this build cannot lower specs to the IR yet; nothing written", file=sys.stderr)
+            return EXIT_USAGE
         print(f"mlopsdsl: nothing written to {args.out}: the spec has errors", file=sys.stderr)
         return EXIT_ERRORS
     if args.check:
@@ -122,12 +141,16 @@ def schema(args: argparse.Namespace) -> int:
 
 
 def graph(args: argparse.Namespace) -> int:
-    from mlopsdsl.driver import front_end
+    from mlopsdsl.driver import build_ir
+    from mlopsdsl.graph import dot, mermaid
 
-    result = front_end(args.spec)
-    if not result.ok or result.document is None:
+    result = build_ir(args.spec, env=args.env)
+    if result.ir is None:
         args.format = "text"
         _emit(args, result.diagnostics, result.sources)
         return EXIT_USAGE if _io_only(result.diagnostics) else EXIT_ERRORS
-    print("mlopsdsl: graph needs the pipeline checker, which is not available yet", file=sys.stderr)
-    return EXIT_USAGE
+    if result.ir.pipeline is None:
+        print("mlopsdsl: the spec has no pipeline to draw", file=sys.stderr)
+        return EXIT_ERRORS
+    sys.stdout.write((mermaid if args.format == "mermaid" else dot)(result.ir.pipeline))
+    return EXIT_OK
