@@ -216,7 +216,8 @@ def check_serving(framework: str, protocol: str = "v1", runtime: Optional[str] =
             codes.ROLLOUT_NEEDS_KNATIVE,
             f"a {rollout_strategy.replace('_', '/')} rollout needs deployment_mode serverless: KServe splits and "
             "tags traffic between revisions with Knative, and raw mode has no revisions",
-            "set `deployment_mode: serverless`, or use `strategy: direct` (raw mode replaces pods with a rolling update)",
+            "set `deployment_mode: serverless`, or use `strategy: direct` "
+            "(raw mode replaces pods with a rolling update)",
             ("serving", "rollout", "strategy")))
     if rollout_strategy == "canary":
         problems += check_canary_steps(canary_steps)

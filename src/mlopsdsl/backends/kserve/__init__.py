@@ -16,7 +16,8 @@ are documented in docs/targets/kserve.md.
 from __future__ import annotations
 
 from mlopsdsl.backends.base import Artifact, Backend
-from mlopsdsl.backends.kserve import card, graph, isvc
+from mlopsdsl.backends.kserve import card
+from mlopsdsl.backends.kserve import manifests as m
 from mlopsdsl.ir import Project
 
 __all__ = ["KServeBackend"]
@@ -35,24 +36,21 @@ class KServeBackend(Backend):
                 return Artifact(f"kserve/{path}.yaml", documents=(document,), header=header)
 
             if serving.storage_secret:
-                artifacts.append(yaml(isvc.service_account_name(serving),
-                                      isvc.service_account(project, serving)))
-            artifacts.append(yaml(serving.name, isvc.inference_service(project, serving, self._unsupported)))
+                artifacts.append(yaml(m.service_account_name(serving),
+                                      m.service_account(project, serving)))
+            artifacts.append(yaml(serving.name, m.inference_service(project, serving, self.unsupported)))
             for variant in serving.variants:
                 if variant.name in ("graph", "sa"):
                     # `<serving>-graph`/`-sa` name the generated graph and ServiceAccount files.
                     self.unsupported(f"a variant named '{variant.name}'", serving.span,
                                      "rename the variant: the name is taken by a generated object")
                     continue
-                document = isvc.inference_service(project, serving, self._unsupported, variant)
+                document = m.inference_service(project, serving, self.unsupported, variant)
                 artifacts.append(yaml(document["metadata"]["name"], document))
             if serving.variants:
-                artifacts.append(yaml(graph.graph_name(serving),
-                                      graph.inference_graph(project, serving, self._unsupported)))
+                artifacts.append(yaml(m.graph_name(serving),
+                                      m.inference_graph(project, serving, self.unsupported)))
         if project.model is not None:
             artifacts.append(Artifact("model-card.md", format="text", text=card.render_card(project)))
         # One artifact per path, in path order: the output never depends on build order.
         return sorted(artifacts, key=lambda a: a.path)
-
-    def _unsupported(self, feature, span, hint=None) -> None:
-        self.unsupported(feature, span, hint)

@@ -1,0 +1,234 @@
+"""The KServe objects, built as data: InferenceService (serving.kserve.io/v1beta1), its storage
+ServiceAccount, and the A/B InferenceGraph (serving.kserve.io/v1alpha1).
+
+Field names and enums follow the KServe v0.20 CRD; the annotation values follow
+its admission webhook: the deployment mode is written as `Knative`/`Standard`
+(v0.20's names; `Serverless`/`RawDeployment` are deprecated aliases, and the
+webhook compares the literal `Standard` when it chooses the HPA validator, so a
+raw InferenceService written `RawDeployment` with `scaleMetric: cpu` is refused).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Optional
+
+from mlopsdsl.ir import EnvVar, Project, Resources, Serving, Span, Transformer, Variant, render
+
+API_VERSION = "serving.kserve.io/v1beta1"
+GRAPH_API_VERSION = "serving.kserve.io/v1alpha1"
+DEPLOYMENT_MODE = {"serverless": "Knative", "raw": "Standard"}
+MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+AUTOSCALER_CLASS = "serving.kserve.io/autoscalerClass"
+KNATIVE_CLASS = "autoscaling.knative.dev/class"
+TAG_ROUTING = "serving.kserve.io/enable-tag-routing"
+# Where the rollout plan is recorded for the deploy workflow and for people reading the manifest.
+ROLLOUT_PREFIX = "mlopsdsl.io/rollout-"
+
+# GPU vendor prefix of `gpu_type` -> extended resource (NVIDIA when no type is named), and the
+# node label `gpu_type` selects on: GKE's, whose accelerator names (nvidia-tesla-t4) the
+# language uses. The Kubeflow backend makes the same choice, so a model trains and serves alike.
+GPU_RESOURCE = {"amd": "amd.com/gpu", "nvidia": "nvidia.com/gpu", "intel": "gpu.intel.com/i915"}
+GPU_NODE_LABEL = "cloud.google.com/gke-accelerator"
+
+# KServe's own container name for custom containers (the transformer): it injects the
+# predictor host and model name as arguments into the container with this name.
+CONTAINER_NAME = "kserve-container"
+
+Unsupported = Callable[[str, Optional[Span], Optional[str]], None]
+
+
+def label_value(text: str) -> str:
+    """A K8s label value: 63 chars of [A-Za-z0-9._-], alphanumeric at both ends (`1.0.0+b1` -> `1.0.0-b1`)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "-", text)[:63].strip("._-")
+
+
+def metadata(project: Project, serving: Serving, name: str, component: str) -> dict[str, Any]:
+    labels = {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": project.name,
+        "app.kubernetes.io/version": label_value(project.version),
+        "app.kubernetes.io/managed-by": "mlopsdsl",
+    }
+    # The user's labels never override the ones tools select on.
+    labels = {**project.labels, **labels}
+    return {"name": name, "namespace": serving.namespace, "labels": dict(sorted(labels.items()))}
+
+
+def resources(res: Resources) -> dict[str, Any]:
+    requests = {k: v for k, v in (("cpu", res.cpu), ("memory", res.memory)) if v}
+    limits = {k: v for k, v in (("cpu", res.cpu_limit), ("memory", res.memory_limit)) if v}
+    if res.gpu:
+        # Extended resources are requested through limits; the request defaults to the limit.
+        limits[gpu_resource(res.gpu_type)] = str(res.gpu)
+    return {k: v for k, v in (("requests", requests), ("limits", limits)) if v}
+
+
+def gpu_resource(gpu_type: Optional[str]) -> str:
+    for prefix, resource in GPU_RESOURCE.items():
+        if gpu_type and gpu_type.lower().startswith(prefix):
+            return resource
+    return GPU_RESOURCE["nvidia"]
+
+
+def env(variables: tuple[EnvVar, ...], unsupported: Unsupported, span: Optional[Span]) -> list[dict[str, Any]]:
+    out = []
+    for var in variables:
+        if var.secret:
+            ref = {"name": var.secret, "key": var.secret_key or var.secret}
+            out.append({"name": var.name, "valueFrom": {"secretKeyRef": ref}})
+        elif isinstance(var.value, str) or var.value is None:
+            out.append({"name": var.name, "value": var.value or ""})
+        else:
+            # A run-time value (a pipeline parameter...) has no meaning once the model is served.
+            unsupported(f"a run-time expression in the transformer's env var '{var.name}'", span,
+                        "serving has no pipeline run: use a literal or a compile-time value")
+    return out
+
+
+def service_account_name(serving: Serving) -> str:
+    return f"{serving.name}-sa"
+
+
+def service_account(project: Project, serving: Serving) -> dict[str, Any]:
+    """KServe's storage initializer reads credentials from the secrets attached to the pod's SA."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": metadata(project, serving, service_account_name(serving), "storage-credentials"),
+        "secrets": [{"name": serving.storage_secret}],
+    }
+
+
+def _autoscaling(serving: Serving, annotations: dict[str, str], predictor: dict[str, Any]) -> None:
+    metric, target = serving.autoscale_metric, serving.autoscale_target
+    if metric is None:
+        return
+    if serving.deployment_mode == "raw":
+        # Standard mode scales with an HPA on cpu or memory; the support matrix refuses rps/concurrency.
+        annotations[AUTOSCALER_CLASS] = "hpa"
+    elif metric in ("cpu", "memory"):
+        # Knative's default autoscaler (KPA) reads only concurrency and rps; cpu/memory need its HPA class.
+        annotations[KNATIVE_CLASS] = "hpa.autoscaling.knative.dev"
+    predictor["scaleMetric"] = metric
+    if target is not None:
+        predictor["scaleTarget"] = int(target)
+
+
+def _rollout(serving: Serving, annotations: dict[str, str], unsupported: Unsupported) -> Optional[int]:
+    """Annotations of the rollout plan, and the canaryTrafficPercent of this apply (None: all traffic)."""
+    rollout = serving.rollout
+    if rollout.strategy == "direct":
+        return None
+    if serving.deployment_mode == "raw":
+        unsupported(f"a {rollout.strategy} rollout in raw deployment mode", rollout.span,
+                    "KServe splits traffic between Knative revisions only: use deployment_mode serverless")
+        return None
+    # The `latest-`/`prev-` tag URLs let the deploy workflow test the candidate revision alone.
+    annotations[TAG_ROUTING] = "true"
+    annotations[ROLLOUT_PREFIX + "strategy"] = rollout.strategy
+    if rollout.interval is not None:
+        annotations[ROLLOUT_PREFIX + "interval"] = f"{rollout.interval:g}s"
+    if rollout.analysis is not None:
+        annotations[ROLLOUT_PREFIX + "analysis"] = render(rollout.analysis)
+    if rollout.strategy == "blue_green":
+        return 0
+    if any(step != int(step) for step in rollout.steps):
+        unsupported("a canary step that is not a whole percent", rollout.span,
+                    "canaryTrafficPercent is an integer")
+    annotations[ROLLOUT_PREFIX + "steps"] = ",".join(f"{int(step)}" for step in rollout.steps)
+    first = int(rollout.steps[0]) if rollout.steps else 100
+    # A first step of 100% is a promotion at once: the field is left out, as after a promotion.
+    return None if first >= 100 else first
+
+
+def transformer(spec: Transformer, unsupported: Unsupported, span: Optional[Span]) -> dict[str, Any]:
+    # `run` is the whole command line (as for pipeline steps), so it is the container's command;
+    # KServe appends its own arguments (--model_name, --predictor_host) after it.
+    container: dict[str, Any] = {"name": CONTAINER_NAME, "image": spec.image}
+    if spec.command:
+        container["command"] = list(spec.command)
+    variables = env(spec.env, unsupported, span)
+    if variables:
+        container["env"] = variables
+    res = resources(spec.resources)
+    if res:
+        container["resources"] = res
+    return {"containers": [container]}
+
+
+def inference_service(project: Project, serving: Serving, unsupported: Unsupported,
+                      variant: Optional[Variant] = None) -> dict[str, Any]:
+    """The primary model's InferenceService, or with `variant` the A/B variant's (no rollout of its own)."""
+    name = f"{serving.name}-{variant.name}" if variant else serving.name
+    annotations = {**project.annotations, MODE_ANNOTATION: DEPLOYMENT_MODE[serving.deployment_mode]}
+    predictor: dict[str, Any] = {"minReplicas": serving.min_replicas, "maxReplicas": serving.max_replicas}
+    _autoscaling(serving, annotations, predictor)
+    canary = None if variant else _rollout(serving, annotations, unsupported)
+    if serving.storage_secret:
+        predictor["serviceAccountName"] = service_account_name(serving)
+    if canary is not None:
+        predictor["canaryTrafficPercent"] = canary
+
+    framework = variant.framework if variant else serving.framework
+    # A variant of another framework cannot use the primary's runtime: KServe picks one for it.
+    runtime = serving.runtime if framework == serving.framework else None
+    model: dict[str, Any] = {"modelFormat": {"name": framework}}
+    if runtime:
+        model["runtime"] = runtime
+    model["protocolVersion"] = serving.protocol
+    model["storageUri"] = variant.storage_uri if variant else serving.storage_uri
+    own = variant.resources if variant and variant.resources != Resources() else serving.resources
+    res = resources(own)
+    if res:
+        model["resources"] = res
+    predictor["model"] = model
+    if own.gpu and own.gpu_type:
+        predictor["nodeSelector"] = {GPU_NODE_LABEL: own.gpu_type}
+
+    spec: dict[str, Any] = {"predictor": predictor}
+    if serving.transformer:
+        spec["transformer"] = transformer(serving.transformer, unsupported, serving.span)
+        if canary is not None:
+            # Each component has its own revisions: the transformer moves with the predictor.
+            spec["transformer"]["canaryTrafficPercent"] = canary
+    meta = metadata(project, serving, name, "inference-service")
+    meta["annotations"] = dict(sorted(annotations.items()))
+    return {"apiVersion": API_VERSION, "kind": "InferenceService", "metadata": meta, "spec": spec}
+
+
+# --- the A/B split ----------------------------------------------------------------------------
+# An InferenceGraph (serving.kserve.io/v1alpha1) whose root Splitter sends each
+# request to the primary InferenceService or to one of the variants, by integer weight.
+#
+# Clients call the graph's URL for the experiment; each InferenceService stays reachable on its
+# own URL too (for shadow tests and for the rollout of the primary, which the split does not see:
+# the Splitter routes to the primary's service, and KServe splits that again between revisions).
+
+
+def graph_name(serving: Serving) -> str:
+    return f"{serving.name}-graph"
+
+
+def split(serving: Serving, unsupported: Unsupported) -> list[tuple[str, int]]:
+    """(InferenceService name, weight) for the primary then each variant, in spec order; sums to 100."""
+    weights = [(serving.name, serving.primary_weight)]
+    weights += [(f"{serving.name}-{v.name}", v.weight) for v in serving.variants]
+    # Splitter weights are integers that must add up to exactly 100 (KServe's router refuses others).
+    if any(w != int(w) or w <= 0 for _, w in weights):
+        unsupported("a variant weight that is not a whole percent above 0%", serving.span,
+                    "InferenceGraph Splitter weights are integers; the primary gets 100% minus the variants")
+    return [(name, int(weight)) for name, weight in weights]
+
+
+def inference_graph(project: Project, serving: Serving, unsupported: Unsupported) -> dict[str, Any]:
+    steps = [{"name": name, "serviceName": name, "weight": weight} for name, weight in split(serving, unsupported)]
+    meta = metadata(project, serving, graph_name(serving), "inference-graph")
+    meta["annotations"] = {MODE_ANNOTATION: DEPLOYMENT_MODE[serving.deployment_mode]}
+    return {
+        "apiVersion": GRAPH_API_VERSION,
+        "kind": "InferenceGraph",
+        "metadata": meta,
+        "spec": {"nodes": {"root": {"routerType": "Splitter", "steps": steps}}},
+    }
