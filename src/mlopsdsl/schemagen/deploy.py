@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlopsdsl.schemagen.kit import (
-    BOOL, NUMBER, STRING, TEXT, Schema, enum, field, fmt, labels, list_of, map_of, obj, ref,
+    BOOL, STRING, TEXT, Schema, enum, field, fmt, labels, list_of, map_of, obj, ref,
 )
 
 FRAMEWORK = ref("framework")
@@ -168,7 +168,9 @@ def _environment() -> Schema:
 
 def _patch() -> Schema:
     op = obj({
-        "op": field(enum({"add": "", "remove": "", "replace": "", "move": "", "copy": "", "test": ""}),
+        "op": field(enum({"add": "Insert `value` at `path`.", "remove": "Delete `path`.",
+                          "replace": "Set `path` to `value`.", "move": "Move `from` to `path`.",
+                          "copy": "Copy `from` to `path`.", "test": "Fail unless `path` equals `value`."}),
                     "The RFC 6902 operation."),
         "path": field(STRING, "A JSON Pointer, e.g. `/metadata/labels/team`."),
         "value": field({}, "The value (add, replace, test)."),

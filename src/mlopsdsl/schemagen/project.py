@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from mlopsdsl.schemagen import deploy
 from mlopsdsl.schemagen.kit import (
-    BOOL, NUMBER, STRING, TEXT, Schema, enum, field, labels, list_of, map_of, obj, ref,
+    NUMBER, STRING, TEXT, Schema, enum, field, labels, list_of, map_of, obj, ref,
 )
 
 TASKS = {

@@ -7,7 +7,7 @@ they are `$defs` referenced from every place rather than copies.
 from __future__ import annotations
 
 from mlopsdsl.schemagen.kit import (
-    BOOL, NUMBER, STRING, TEXT, Schema, enum, field, list_of, map_of, obj, ref,
+    BOOL, STRING, TEXT, Schema, enum, field, list_of, map_of, obj, ref,
 )
 
 ARTIFACT_TYPES = {
@@ -60,7 +60,9 @@ def _resources() -> dict[str, Schema]:
         "operator": field(enum({"Exists": "Any value of the key.", "Equal": "Only `value`."}),
                           "How the key is matched (default `Equal`)."),
         "value": field(STRING, "The taint value (with `operator: Equal`)."),
-        "effect": field(enum({"NoSchedule": "", "PreferNoSchedule": "", "NoExecute": ""}),
+        "effect": field(enum({"NoSchedule": "New pods are not scheduled on the node.",
+                               "PreferNoSchedule": "The scheduler avoids the node when it can.",
+                               "NoExecute": "Running pods are evicted too."}),
                         "Which taint effect is tolerated; empty = all."),
         "tolerationSeconds": field({"type": "integer", "minimum": 0}, "How long a `NoExecute` taint is tolerated."),
     }, title="Toleration")
