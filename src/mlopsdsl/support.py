@@ -98,6 +98,12 @@ def auto_runtime(framework: str, protocol: str) -> Optional[str]:
     return best[1] if best else None
 
 
+def _percents(values: Iterable[float]) -> list[float]:
+    # Percent numbers often arrive as fraction * 100, where 29% is 28.999999999999996: rounding
+    # keeps such float noise from reading as "not a whole percent" or from tipping a sum.
+    return [round(float(value), 6) for value in values]
+
+
 def _percent(value: float) -> str:
     return f"{value:g}%"
 
@@ -135,7 +141,7 @@ def _check_runtime(framework: str, protocol: str, runtime: Optional[str],
 
 def check_canary_steps(steps: Iterable[float]) -> list[Problem]:
     """Canary traffic steps: whole percents in (0, 100], strictly increasing, ending at 100."""
-    steps = list(steps)
+    steps = _percents(steps)
     if not steps:
         return [Problem(codes.CANARY_STEPS, "a canary rollout needs `steps`", "for example [10%, 50%, 100%]",
                         ("serving", "rollout", "steps"))]
@@ -159,7 +165,7 @@ def check_canary_steps(steps: Iterable[float]) -> list[Problem]:
 
 def check_variant_weights(weights: Iterable[float]) -> list[Problem]:
     """A/B weights: each a whole percent above 0, together below 100 (the primary takes the rest)."""
-    weights = list(weights)
+    weights = _percents(weights)
     problems = []
     for i, weight in enumerate(weights):
         if weight <= 0 or weight != int(weight):

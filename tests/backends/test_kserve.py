@@ -283,6 +283,12 @@ def test_several_variants_sum_to_100():
     assert weights == [80, 15, 5] and sum(weights) == 100
 
 
+def test_weights_with_float_noise_still_sum_to_100():
+    s = serving(variants=(ir.Variant(name="b", storage_uri="s3://b/", weight=0.29 * 100, framework="xgboost"),))
+    graph = yaml.safe_load(compile_project(project(s))["kserve/churn-api-graph.yaml"])
+    assert [step["weight"] for step in graph["spec"]["nodes"]["root"]["steps"]] == [71, 29]
+
+
 def test_fractional_weight_is_unsupported():
     s = serving(variants=(ir.Variant(name="b", storage_uri="s3://b/", weight=12.5, framework="xgboost"),))
     backend = KServeBackend()

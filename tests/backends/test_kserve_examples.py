@@ -7,6 +7,7 @@ refuses fails here with its diagnostics, since examples are documentation and mu
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from mlopsdsl import driver
 from mlopsdsl.backends.kserve import KServeBackend
@@ -15,14 +16,17 @@ from mlopsdsl.serialize import to_bytes
 from .test_kserve import REPO, judge
 
 EXAMPLES = sorted(p for p in (REPO / "examples").rglob("*.yaml") if "components" not in p.parts)
+# Each example without an environment, then in each environment it declares (namespaces, `set`).
+CASES = [(spec, env) for spec in EXAMPLES
+         for env in [None, *((yaml.safe_load(spec.read_text()) or {}).get("environments") or {})]]
 
 
-@pytest.mark.parametrize("spec", EXAMPLES, ids=[p.parent.name for p in EXAMPLES])
-def test_example_compiles_and_is_judged(spec, tmp_path):
+@pytest.mark.parametrize("spec,env", CASES, ids=[f"{s.parent.name}-{e or 'no-env'}" for s, e in CASES])
+def test_example_compiles_and_is_judged(spec, env, tmp_path):
     build_ir = getattr(driver, "build_ir", None)
     if build_ir is None:
         pytest.skip("the front end (driver.build_ir) is not there yet")
-    result = build_ir(str(spec), env=None)
+    result = build_ir(str(spec), env=env)
     assert result.ok, [f"{d.code} {d.message}" for d in result.diagnostics]
     project = result.ir
     if project.serving is None:
@@ -32,4 +36,24 @@ def test_example_compiles_and_is_judged(spec, tmp_path):
     assert backend.diagnostics == [], [d.message for d in backend.diagnostics]
     files = {a.path: to_bytes(a) for a in artifacts}
     assert f"kserve/{project.serving.name}.yaml" in files and "model-card.md" in files
+    primary = yaml.safe_load(files[f"kserve/{project.serving.name}.yaml"].decode())
+    assert primary["metadata"]["namespace"] == (project.environment.namespace if env else "default")
     judge(files, tmp_path)
+
+
+# Known front-end bug: `ir/lower.py` `plain()` turns a whole-value `${{ params.image_size }}` in
+# the vision transformer's `run` into the node's repr ("type='int' kind='param' ..."). Strict:
+# when the lowering is fixed this XPASSes and fails, so the marker gets removed.
+LEAKS = {"vision"}
+
+
+@pytest.mark.parametrize("spec", [
+    pytest.param(s, marks=pytest.mark.xfail(strict=True, reason="lowering leaks an expression repr"))
+    if s.parent.name in LEAKS else s for s in EXAMPLES], ids=[p.parent.name for p in EXAMPLES])
+def test_no_expression_leaks_into_manifests(spec):
+    build_ir = getattr(driver, "build_ir", None)
+    if build_ir is None:
+        pytest.skip("the front end (driver.build_ir) is not there yet")
+    project = build_ir(str(spec), env=None).ir
+    text = "".join(to_bytes(a).decode() for a in KServeBackend().compile(project) if a.path.endswith(".yaml"))
+    assert "${{" not in text and "kind='" not in text

@@ -179,3 +179,10 @@ def test_codes_are_registered_serving_errors():
                  codes.VARIANT_WEIGHTS, codes.CANARY_STEPS, codes.SERVING_AUTOSCALE_METRIC):
         assert codes.REGISTRY[code.code] is code
         assert code.code.startswith("MLD60") and code.severity is codes.Severity.ERROR
+
+
+def test_float_noise_in_percent_numbers_is_not_an_error():
+    # 0.29 * 100 == 28.999999999999996: a percent parsed as a fraction must still be whole.
+    assert support.check_variant_weights([0.29 * 100, 0.7 * 100]) == []
+    assert support.check_canary_steps([0.07 * 100, 0.58 * 100, 100]) == []
+    assert names(support.check_variant_weights([0.29 * 100, 0.71 * 100])) == ["variant-weights"]

@@ -38,6 +38,11 @@ CONTAINER_NAME = "kserve-container"
 Unsupported = Callable[[str, Optional[Span], Optional[str]], None]
 
 
+def _whole(percent: float) -> bool:
+    # KServe's percent fields are integers; tolerate float noise (29% read as 28.999999999999996).
+    return abs(percent - round(percent)) < 1e-6
+
+
 def label_value(text: str) -> str:
     """A K8s label value: 63 chars of [A-Za-z0-9._-], alphanumeric at both ends (`1.0.0+b1` -> `1.0.0-b1`)."""
     return re.sub(r"[^A-Za-z0-9._-]", "-", text)[:63].strip("._-")
@@ -134,11 +139,11 @@ def _rollout(serving: Serving, annotations: dict[str, str], unsupported: Unsuppo
         annotations[ROLLOUT_PREFIX + "analysis"] = render(rollout.analysis)
     if rollout.strategy == "blue_green":
         return 0
-    if any(step != int(step) for step in rollout.steps):
+    if not all(_whole(step) for step in rollout.steps):
         unsupported("a canary step that is not a whole percent", rollout.span,
                     "canaryTrafficPercent is an integer")
-    annotations[ROLLOUT_PREFIX + "steps"] = ",".join(f"{int(step)}" for step in rollout.steps)
-    first = int(rollout.steps[0]) if rollout.steps else 100
+    annotations[ROLLOUT_PREFIX + "steps"] = ",".join(f"{round(step)}" for step in rollout.steps)
+    first = round(rollout.steps[0]) if rollout.steps else 100
     # A first step of 100% is a promotion at once: the field is left out, as after a promotion.
     return None if first >= 100 else first
 
@@ -216,10 +221,10 @@ def split(serving: Serving, unsupported: Unsupported) -> list[tuple[str, int]]:
     weights = [(serving.name, serving.primary_weight)]
     weights += [(f"{serving.name}-{v.name}", v.weight) for v in serving.variants]
     # Splitter weights are integers that must add up to exactly 100 (KServe's router refuses others).
-    if any(w != int(w) or w <= 0 for _, w in weights):
+    if any(not _whole(w) or w <= 0 for _, w in weights):
         unsupported("a variant weight that is not a whole percent above 0%", serving.span,
                     "InferenceGraph Splitter weights are integers; the primary gets 100% minus the variants")
-    return [(name, int(weight)) for name, weight in weights]
+    return [(name, round(weight)) for name, weight in weights]
 
 
 def inference_graph(project: Project, serving: Serving, unsupported: Unsupported) -> dict[str, Any]:
