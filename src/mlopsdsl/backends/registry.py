@@ -70,6 +70,8 @@ def select(spec: str | None) -> list[str]:
     """`--target a,b` -> validated names in the order given; None -> every installed target."""
     available = names()
     if spec is None:
+        if not available:
+            raise RegistryError(f"no compile targets are installed (entry-point group '{GROUP}' is empty)")
         return available
     chosen: list[str] = []
     for raw in spec.split(","):
