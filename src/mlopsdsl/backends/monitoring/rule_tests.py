@@ -106,38 +106,48 @@ def _divide(a: float, b: float) -> float:
 # -- choosing the worlds -----------------------------------------------------------------------
 
 def _candidates(expr: Expr, slis: list[promql.Sli], ctx) -> dict[promql.Sli, list[tuple[float, int | None]]]:
-    """Per SLI: (value, pair id) — values just over/under each threshold share a pair id."""
+    """Per SLI: (value, pair id) — values just over/under each threshold share a pair id.
+
+    A comparison's threshold for one SLI is where `left - right` crosses zero with
+    every other SLI at its default, so `p99 > 4 * p50` and `error_rate * rps > 2`
+    get thresholds too, not only `SLI > constant`.
+    """
     out: dict[promql.Sli, list] = {s: [] for s in slis}
     pair = 0
     for node in walk(expr):
-        if not (isinstance(node, Compare) and promql.is_const(node.right)):
+        if not isinstance(node, Compare):
             continue
-        leaves = promql.slis_in(node.left)
-        if len(leaves) != 1:
-            continue
-        target = _solve(node.left, leaves[0], promql.fold(node.right), ctx)
-        if target is None or target < 0:
-            continue
-        pair += 1
-        lo, hi = (target * (1 - MARGIN), target * (1 + MARGIN)) if target else (0.0, 0.01)
-        out[leaves[0]] += [(hi, pair), (lo, pair)]
-        if node.op in ("==", "!=") and (target == 0 or leaves[0].metric in ("replicas", "drift")):
+        for leaf in promql.slis_in(node):
+            target = _solve(node, leaf, ctx)
+            if target is None or target < 0:
+                continue
             pair += 1
-            out[leaves[0]] += [(target, pair), (hi, pair)]
+            lo, hi = (target * (1 - MARGIN), target * (1 + MARGIN)) if target else (0.0, 0.01)
+            out[leaf] += [(hi, pair), (lo, pair)]
+            if node.op in ("==", "!=") and (target == 0 or leaf.metric in ("replicas", "drift")):
+                pair += 1
+                out[leaf] += [(target, pair), (hi, pair)]
     for sli in slis:
         out[sli] += [(v, None) for v in _GRID[sli.metric] if all(v != c for c, _ in out[sli])]
     return out
 
 
-def _solve(expr: Expr, sli: promql.Sli, threshold: float, ctx) -> float | None:
-    """The SLI value at which a linear expression of that one SLI equals the threshold."""
-    at = [value(expr, {sli: x}, ctx) for x in (0.0, 1.0, 2.0)]
-    if any(v is None or not math.isfinite(v[0]) for v in at):
+def _solve(node: Compare, sli: promql.Sli, ctx) -> float | None:
+    """The value of one SLI at which a comparison linear in it flips (others at their defaults)."""
+    others = {s: _GRID[s.metric][0] for s in promql.slis_in(node) if s != sli}
+
+    def gap(x: float) -> float | None:
+        world = {**others, sli: x}
+        left, right = value(node.left, world, ctx), value(node.right, world, ctx)
+        return None if left is None or right is None else left[0] - right[0]
+
+    at = [gap(x) for x in (0.0, 1.0, 2.0)]
+    if any(v is None or not math.isfinite(v) for v in at):
         return None
-    f0, f1, f2 = (v[0] for v in at)
+    f0, f1, f2 = at
     if f1 == f0 or not math.isclose(f2 - f1, f1 - f0, rel_tol=1e-9, abs_tol=1e-12):
         return None
-    return (threshold - f0) / (f1 - f0)
+    return -f0 / (f1 - f0)
 
 
 def _feasible(world: dict) -> bool:

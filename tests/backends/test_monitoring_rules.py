@@ -1,0 +1,163 @@
+"""The generated promtool tests run green, turn red when a rule's threshold or unit is wrong,
+cover every SLI and boolean shape; Alertmanager routes each severity to its receiver."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlopsdsl import driver, ir
+from mlopsdsl.backends.monitoring import MonitoringBackend
+
+from .test_monitoring import ERR, P95, P99, REPO, RPS, churn, compile_to, lit
+
+PROMTOOL = shutil.which("promtool")
+AMTOOL = shutil.which("amtool")
+needs_promtool = pytest.mark.skipif(not PROMTOOL, reason="promtool not installed (apt-get install prometheus)")
+needs_amtool = pytest.mark.skipif(not AMTOOL, reason="amtool not installed (apt-get install prometheus-alertmanager)")
+
+P50 = ir.ServingMetric(type="duration", metric="latency", quantile=0.5)
+REPLICAS = ir.ServingMetric(type="int", metric="replicas")
+DRIFT = ir.DriftScore(type="float")
+TENURE = ir.DriftScore(type="float", feature="tenure")
+
+
+def cmp(op, left, right):
+    return ir.Compare(type="bool", op=op, left=left, right=right)
+
+
+def logic(op, *operands):
+    return ir.Logic(type="bool", op=op, operands=operands)
+
+
+SHAPES = {
+    "LowTraffic": cmp("<", RPS, lit("int", 1)),
+    "NoReplicas": cmp("==", REPLICAS, lit("int", 0)),
+    "TooFewReplicas": cmp("<", REPLICAS, lit("int", 2)),
+    "FlippedLatency": cmp(">", lit("duration", 0.12, "120ms"), P99),
+    "TenureDrift": cmp(">", TENURE, lit("float", 0.3)),
+    "AnyDrift": cmp(">=", DRIFT, lit("float", 0.2)),
+    "ErrorsOrSlow": logic("or", cmp(">", ERR, lit("percent", 0.05, "5%")), cmp(">", P95, lit("duration", 1.0, "1s"))),
+    "SlowUnderLoad": logic("and", cmp(">", P95, lit("duration", 0.3, "300ms")), cmp(">", RPS, lit("int", 50))),
+    "NotHealthy": ir.Not(type="bool", operand=logic(
+        "and", cmp("<", ERR, lit("percent", 0.01, "1%")), cmp("<", P95, lit("duration", 0.25, "250ms")))),
+    "FailingRps": cmp(">", ir.Arith(type="float", op="*", left=ERR, right=RPS), lit("int", 2)),
+    "TailHeavy": cmp(">", P99, ir.Arith(type="duration", op="*", left=P50, right=lit("int", 4))),
+    "BudgetPlusSlack": cmp(">", P95, ir.Arith(type="duration", op="+", left=lit("duration", 0.2, "200ms"),
+                                              right=lit("duration", 0.05, "50ms"))),
+    "DriftWhileIdle": logic("and", cmp(">", DRIFT, lit("float", 0.2)), cmp("<", RPS, lit("float", 0.5))),
+}
+
+
+def shapes_project(mode: str = "serverless") -> ir.Project:
+    alerts = tuple(ir.Alert(name=name, when=when, for_duration=180, severity="warning")
+                   for name, when in SHAPES.items())
+    return churn(mode, alerts=alerts)
+
+
+def promtool_test(test_dir: Path, *files: str) -> subprocess.CompletedProcess:
+    names = list(files) or sorted(p.name for p in test_dir.glob("*.yaml"))
+    return subprocess.run([PROMTOOL, "test", "rules", *names], cwd=test_dir, capture_output=True, text=True)
+
+
+# --- the generated tests pass ------------------------------------------------------------------
+@needs_promtool
+@pytest.mark.parametrize("mode", ["serverless", "raw"])
+def test_generated_tests_pass(tmp_path, mode):
+    files = compile_to(churn(mode), tmp_path)
+    tests = sorted(p for p in files if p.startswith("monitoring/tests/"))
+    assert [Path(p).name for p in tests] == ["FeatureDrift.yaml", "HighErrorRate.yaml", "HighLatency.yaml",
+                                             "SlowAndBusy.yaml"]
+    result = promtool_test(tmp_path / "monitoring" / "tests")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_promtool
+@pytest.mark.parametrize("mode", ["serverless", "raw"])
+def test_every_shape_gets_a_firing_and_a_quiet_case_that_pass(tmp_path, mode):
+    files = compile_to(shapes_project(mode), tmp_path)
+    for name in SHAPES:
+        doc = yaml.safe_load(files[f"monitoring/tests/{name}.yaml"])
+        expected = [bool(t["alert_rule_test"][0]["exp_alerts"]) for t in doc["tests"]]
+        assert expected == [True, False, False], f"{name}: firing, pending and quiet cases expected"
+    result = promtool_test(tmp_path / "monitoring" / "tests")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cases_sit_just_around_the_threshold(tmp_path):
+    files = compile_to(churn(), tmp_path)
+    doc = yaml.safe_load(files["monitoring/tests/HighErrorRate.yaml"])
+    fire, _, quiet = doc["tests"]
+    rates = [[s["values"] for s in t["input_series"]] for t in (fire, quiet)]
+    # 10 rps: 1.1% and 0.9% of 600 requests a minute fail
+    assert rates == [["0+593.4x13", "0+6.6x13"], ["0+594.6x13", "0+5.4x13"]]
+    labels = fire["alert_rule_test"][0]["exp_alerts"][0]["exp_labels"]
+    assert labels["severity"] == "critical" and labels["page"] == "true" and labels["service"] == "churn-api"
+
+
+# --- mutation: a wrong rule makes the generated test fail --------------------------------------
+MUTATIONS = [
+    ("HighLatency", "> 0.25", "> 250"),  # the unit: milliseconds where seconds are meant
+    ("HighLatency", "/ 1000", ""),  # the exporter's unit conversion dropped
+    ("HighErrorRate", "> 0.01", "> 1"),  # percent written as a number
+    ("HighErrorRate", 'response_code_class=~"5xx"', 'response_code_class=~"4xx"'),  # wrong errors
+    ("FeatureDrift", "> 0.2", "> 0.3"),  # the threshold moved
+    ("SlowAndBusy", ">= 5", "> 50"),
+]
+
+
+@needs_promtool
+@pytest.mark.parametrize("alert,old,new", MUTATIONS)
+def test_mutated_rules_fail_the_generated_test(tmp_path, alert, old, new):
+    compile_to(churn(), tmp_path)
+    tests = tmp_path / "monitoring" / "tests"
+    assert promtool_test(tests, f"{alert}.yaml").returncode == 0
+    rules = tmp_path / "monitoring" / "rules.yaml"
+    text = rules.read_text()
+    assert old in text, f"{old!r} not in the rules"
+    rules.write_text(text.replace(old, new))
+    result = promtool_test(tests, f"{alert}.yaml")
+    assert result.returncode != 0, f"the mutation {old!r} -> {new!r} went unnoticed:\n{result.stdout}"
+    assert "FAILED" in result.stdout + result.stderr
+
+
+# --- examples ----------------------------------------------------------------------------------
+@needs_promtool
+@pytest.mark.skipif(not hasattr(driver, "build_ir"), reason="the front end's build_ir has not landed yet")
+@pytest.mark.parametrize("spec", sorted((REPO / "examples").glob("*/*.yaml")), ids=lambda p: p.stem)
+def test_examples_generated_tests_pass(tmp_path, spec):
+    project = driver.build_ir(str(spec)).ir
+    if project is None or project.monitoring is None or not project.monitoring.alerts:
+        pytest.skip(f"{spec.name}: no alerts")
+    backend = MonitoringBackend()
+    compile_to(project, tmp_path, backend)
+    result = promtool_test(tmp_path / "monitoring" / "tests")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- Alertmanager routing ----------------------------------------------------------------------
+@needs_amtool
+@pytest.mark.parametrize("severity", ["critical", "warning", "info"])
+def test_each_severity_reaches_its_receiver(tmp_path, severity):
+    compile_to(churn(), tmp_path)
+    config = tmp_path / "monitoring" / "alertmanager.yaml"
+    result = subprocess.run([AMTOOL, "config", "routes", "test", f"--config.file={config}",
+                             f"--verify.receivers=churn-{severity}", f"severity={severity}",
+                             "namespace=ml-prod", "service=churn-api", "alertname=X"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.fullmatch(rf"churn-{severity}\s*", result.stdout), result.stdout
+
+
+@needs_amtool
+def test_other_services_fall_to_the_silent_default(tmp_path):
+    compile_to(churn(), tmp_path)
+    config = tmp_path / "monitoring" / "alertmanager.yaml"
+    result = subprocess.run([AMTOOL, "config", "routes", "test", f"--config.file={config}",
+                             "severity=critical", "namespace=ml-prod", "service=other"], capture_output=True, text=True)
+    assert result.stdout.strip() == "churn-default"
