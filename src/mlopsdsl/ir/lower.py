@@ -14,8 +14,8 @@ from mlopsdsl.check.names import step_id
 from mlopsdsl.check.symbols import StepDecl
 from mlopsdsl.expr.units import parse_duration, parse_percent
 from mlopsdsl.ir import models as m
-from mlopsdsl.ir.expr import Expr, Lit, ListExpr, SecretRef, Template, Text
-from mlopsdsl.ir.lower_expr import fold_template, lower_checked
+from mlopsdsl.ir.expr import Expr, Lit, ListExpr, ParamRef, SecretRef, Template, Text
+from mlopsdsl.ir.lower_expr import fold_template, lit_text, lower_checked
 from mlopsdsl.source import Path
 
 
@@ -63,11 +63,26 @@ class _Lowering:
         return lowered
 
     def plain(self, path: Path, raw: Any) -> str:
-        """Text that must be known at compile time (an image, a storage URI)."""
+        """Text that must be known at compile time (an image, a storage URI, a serving command).
+
+        Outside a pipeline run there is no run-time value for a parameter, so
+        `params.X` stands for its default here, as the docs say.
+        """
         lowered = self.text(path, raw)
-        if isinstance(lowered, Template):
-            return "".join(p if isinstance(p, str) else "${{ " + _render(p) + " }}" for p in lowered.parts)
-        return "" if lowered is None else str(lowered)
+        parts = lowered.parts if isinstance(lowered, Template) else (lowered,)
+        return "".join(self._compile_time(p) for p in parts)
+
+    def _compile_time(self, part: Any) -> str:
+        if part is None:
+            return ""
+        if isinstance(part, str):
+            return part
+        if isinstance(part, ParamRef):
+            default = (self.section("params").get(part.name) or {}).get("default")
+            return lit_text(Lit(value=default, type=part.type)) if default is not None else ""
+        if isinstance(part, Lit):
+            return lit_text(part)
+        return "${{ " + _render(part) + " }}"
 
     def expr(self, path: Path) -> Expr | None:
         lowered = self.value(path, None)
