@@ -83,6 +83,12 @@ def test_file_glob_selects_and_patches_every_document_in_it():
     assert all(d["metadata"]["labels"]["x"] == "1" for d in docs(result))
 
 
+@pytest.mark.parametrize("glob", ["kserve/*.yaml", "*.yaml", "churn.*", "kserve/churn.yaml"])
+def test_file_glob_is_relative_to_the_output_or_to_the_target_folder(glob):
+    result, diagnostics = run(patch(file=glob, kind="ServiceAccount", merge={"automount": False}))
+    assert diagnostics == [] and docs(result)[1]["automount"] is False
+
+
 def test_json_artifacts_can_be_patched():
     op = ({"op": "replace", "path": "/pipelineInfo/name", "value": "renamed"},)
     result, diagnostics = run(patch(target="kubeflow", json_patch=op))

@@ -3,6 +3,7 @@ YAML 1.2 (our loader), floats round-trip, and the layout is PyYAML's block style
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from mlopsdsl.backends.base import Artifact
 from mlopsdsl.loader import load_text
-from mlopsdsl.serialize import dump_yaml, to_bytes, yaml_scalar
+from mlopsdsl.serialize import Commented, dump_yaml, to_bytes, yaml_scalar
 
 
 def read_both(text: str, wrapped: bool = False):
@@ -132,3 +133,19 @@ def test_property_yaml11_and_yaml12_read_back_the_data(value):
 def test_property_multiline_text(text):
     roundtrip(text + "\n" + text)
     roundtrip([text, {"k": "\n" + text + "\n"}])
+
+
+def test_commented_values_carry_a_trailing_comment_through_copies_and_patches():
+    from mlopsdsl.patches import merge_patch
+
+    ref = Commented("actions/checkout@" + "a" * 40, "v4.1.7")
+    data = {"steps": [{"uses": ref}, {"name": Commented("on", "a word YAML 1.1 reads as true")}]}
+    patched = merge_patch(copy.deepcopy(data), {"extra": 1})
+    text = dump_yaml(patched)
+    assert "- uses: actions/checkout@" + "a" * 40 + " # v4.1.7\n" in text
+    assert '- name: "on" # a word YAML 1.1 reads as true\n' in text
+    assert read_both(text) == (patched, patched) and patched["steps"][0]["uses"] == ref
+    assert json.loads(to_bytes(Artifact("x.json", format="json", documents=(patched,)))) == patched
+    for bad in [("a\nb", "c"), ("a", "two\nlines"), ("a", " ")]:
+        with pytest.raises(ValueError):
+            Commented(*bad)

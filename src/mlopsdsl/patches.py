@@ -58,6 +58,14 @@ def _selects(document: Any, patch: Patch) -> bool:
         (patch.name is None or name == patch.name)
 
 
+def _file_matches(path: str, patch: Patch) -> bool:
+    """The glob is tried against the path in the output (`kserve/*.yaml`) and, since a patch
+    names its target already, against the path inside the target's folder (`*.yaml`)."""
+    glob = patch.file or "*"
+    inner = path[len(patch.target) + 1:] if path.startswith(patch.target + "/") else None
+    return fnmatchcase(path, glob) or (inner is not None and fnmatchcase(inner, glob))
+
+
 def _describe(patch: Patch) -> str:
     parts = [f"target '{patch.target}'"]
     parts += [f"{label} '{value}'" for label, value in
@@ -109,7 +117,7 @@ def apply(artifacts: list[Artifact], patches: tuple[Patch, ...], target_of: dict
             diagnostics.append(Diagnostic(codes.PATCH_FAILED, message, span, at, hint=hint))
 
         own = [i for i, a in enumerate(result) if target_of.get(a.path) == patch.target]
-        files = [i for i in own if patch.file is None or fnmatchcase(result[i].path, patch.file)]
+        files = [i for i in own if patch.file is None or _file_matches(result[i].path, patch)]
         matched = 0
         for i in files:
             artifact = result[i]
