@@ -47,8 +47,20 @@ def triggers(on: dict[str, Any], report: Report) -> dict[str, Any]:
     return out
 
 
+def runs_on_tags(on: dict[str, Any]) -> bool:
+    """Does a tag push start this workflow? A release build must not restore a cache a
+    pull request could have written (zizmor's cache-poisoning); an unfiltered `push` includes tags."""
+    push = on.get("push")
+    if "push" not in on:
+        return False
+    if not isinstance(push, dict):
+        return True
+    return "tags" in push or "tags-ignore" in push or not ({"branches", "branches-ignore"} & set(push))
+
+
 def build_ci(project: Project, ci: GitHubCI, report: Report) -> dict[str, Any]:
-    steps = [jobs.checkout(), jobs.setup_python(ci.python, cache=True)]
+    on = triggers(ci.on, report)
+    steps = [jobs.checkout(), jobs.setup_python(ci.python, cache=not runs_on_tags(on))]
     steps += _commands("Install", ci.install, report)
     steps.append(jobs.install_mlopsdsl())
 
@@ -58,7 +70,6 @@ def build_ci(project: Project, ci: GitHubCI, report: Report) -> dict[str, Any]:
     steps.append(run_step("Validate the spec", validate, env))
     steps += _commands("Test", ci.test, report)
 
-    on = triggers(ci.on, report)
     job = jobs.job("Validate and test", ci.runs_on, steps, timeout=30)
     # One run per ref: a new push to a pull request cancels the stale run of the same ref.
     concurrency = {"group": expression_text("ci-", Context("github.ref")), "cancel-in-progress": True}

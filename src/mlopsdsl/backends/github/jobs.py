@@ -67,8 +67,8 @@ def checkout() -> dict[str, Any]:
 def setup_python(version: str, cache: bool) -> dict[str, Any]:
     options: dict[str, Any] = {"python-version": spec_text(version)}
     if cache:
-        # Only CI caches: a cache restored into a job that deploys or submits
-        # training could have been written by a pull request (cache poisoning).
+        # Only CI off tags caches: a cache restored into a job that deploys, submits
+        # training or builds a tag could have been written by a pull request.
         options["cache"] = "pip"
     return {"name": "Set up Python", "uses": uses("setup-python"), "with": options}
 
