@@ -7,6 +7,8 @@ the same condition, unreachable steps, and data outputs nobody consumes.
 
 from __future__ import annotations
 
+import difflib
+
 import networkx as nx
 
 from mlopsdsl.check.context import CheckContext, did_you_mean, known
@@ -97,6 +99,19 @@ def _check_conditions(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, gra
                       hint=f"give '{step}' the same condition: when: \"${{{{ {condition} }}}}\"")
 
 
+def _meant(symbols: Symbols, step: str, output: str) -> tuple[str, str]:
+    """The output a reference means: itself, or for a misspelled one (already an error) the
+    output its did-you-mean names, so a typo is not also reported as an unused output."""
+    if step not in symbols.steps:
+        close = difflib.get_close_matches(step, list(symbols.steps), n=1, cutoff=0.6)
+        step = close[0] if close else step
+    outputs = symbols.steps[step].outputs if step in symbols.steps else {}
+    if output not in outputs:
+        close = difflib.get_close_matches(output, list(outputs), n=1, cutoff=0.6)
+        output = close[0] if close else output
+    return step, output
+
+
 def _check_unused(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, graph: nx.DiGraph) -> None:
     consumed: set[tuple[str, str]] = set()
     for checked in exprs.by_path.values():
@@ -105,7 +120,7 @@ def _check_unused(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, graph: 
                 continue
             for name in ast.names(expression.node):
                 if name.parts[0] == "steps" and len(name.parts) >= 4:
-                    consumed.add((name.parts[1], name.parts[3]))
+                    consumed.add(_meant(symbols, name.parts[1], name.parts[3]))
     for step in symbols.steps.values():
         for out in step.outputs.values():
             declared_here = out.path[: len(step.path)] == step.path
