@@ -150,6 +150,7 @@ PATCH_FAILED = _code("MLD704", "patch-failed", "A `patches` operation cannot be 
 OUTPUT_CONFLICT = _code("MLD705", "output-directory-conflict", "`--out` holds files mlopsdsl did not write; use --force or another directory.")
 OUTPUT_DIFFERS = _code("MLD706", "output-differs", "`compile --check`: the output directory is not what the spec compiles to.")
 TARGET_TOPOLOGY = _code("MLD707", "target-refuses-dependency", "The target refuses this dependency shape (reading an output of a conditional or looped step from outside it).")
+APPROXIMATED = _code("MLD708", "approximated-construct", "The target has no exact form for a construct and writes the nearest equivalent; the message says what differs.", W)
 
 # --- 9xx internal -----------------------------------------------------------------
 INTERNAL = _code("MLD901", "internal-error", "mlopsdsl itself failed; please report it with the spec that caused it.")
