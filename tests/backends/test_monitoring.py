@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED = next((p for p in (REPO.parent / "shared", Path("/work/shared")) if (p / "conformance").is_dir()), None)
 GOLDEN = REPO / "tests" / "golden" / "monitoring"
 REGEN = os.environ.get("MLOPSDSL_REGEN_GOLDEN") == "1" and not os.environ.get("CI")
-SPAN = ir.Span.point("churn.yaml") if hasattr(ir.Span, "point") else None
+SPAN = ir.Span.point("churn.yaml")
 
 
 def lit(type_: str, value: float, text: str = "") -> ir.Lit:

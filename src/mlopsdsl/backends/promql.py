@@ -28,7 +28,7 @@ from mlopsdsl.backends.monitoring import metrics as m
 from mlopsdsl.ir import (Arith, Compare, DriftScore, Expr, Lit, Logic, Neg, Not, Project, Serving,
                          ServingMetric, render, walk)
 
-__all__ = ["MATCH_LABELS", "PromContext", "Sli", "Unsupported", "compile_expr", "compile_value",
+__all__ = ["BY_FEATURE", "MATCH_LABELS", "PromContext", "Sli", "Unsupported", "compile_expr", "compile_value",
            "context_for", "fold", "format_duration", "format_number", "is_const", "matchers", "normalize",
            "parse_duration", "raw_query", "recording_rules", "sli_of", "sli_queries", "sli_query", "slis_in"]
 
@@ -99,6 +99,10 @@ class Sli:
     @property
     def is_serving(self) -> bool:
         return self.metric != "drift"
+
+
+# Stands for the one per-feature drift recording rule, whatever the feature.
+BY_FEATURE = Sli("drift", feature="*")
 
 
 def sli_of(node: Expr) -> Sli | None:

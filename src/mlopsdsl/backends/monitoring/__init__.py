@@ -79,8 +79,7 @@ class MonitoringBackend(Backend):
             wanted |= {promql.Sli("latency", q) for q in metrics.DASHBOARD_QUANTILES}
             wanted |= {promql.Sli("rps"), promql.Sli("replicas"), promql.Sli("error_rate")}
         if project.monitoring and project.monitoring.drift:
-            # Any feature stands for the one per-feature recording rule (`by_feature`).
-            wanted |= {promql.Sli("drift"), promql.Sli("drift", feature=project.monitoring.drift.features[0])}
+            wanted |= {promql.Sli("drift"), promql.BY_FEATURE}
         sayable = []
         for sli in sorted(wanted):
             try:

@@ -92,7 +92,7 @@ def panels(project: Project, mon: Monitoring, ctx: promql.PromContext, alerts: l
         y += 8 * ((len(serving) + 1) // 2)
     if mon.drift:
         out.append(_row(len(out) + 1, f"Drift ({mon.drift.method})", y))
-        by_feature = promql.Sli("drift", feature=mon.drift.features[0]).record + promql.matchers(ctx.rule_labels)
+        by_feature = promql.BY_FEATURE.record + promql.matchers(ctx.rule_labels)
         drift_lines = lines.get("drift", []) + [(mon.drift.threshold, "warning")]
         out.append(_panel(len(out) + 1, "Drift score by feature", "short", [(by_feature, "{{feature}}")],
                           (0, y + 1, 24), drift_lines))
