@@ -1,6 +1,6 @@
 """The pipeline DAG: data edges (references to `steps.S...`) plus `after`.
 
-Built with networkx. Reported here: unknown steps in `after`, self-dependency,
+Built as a `dag.Dag`. Reported here: unknown steps in `after`, self-dependency,
 cycles (with their path), consuming a conditionally run step's output without
 the same condition, unreachable steps, and data outputs nobody consumes.
 """
@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import difflib
 
-import networkx as nx
-
 from mlopsdsl.check.context import CheckContext, did_you_mean, known
+from mlopsdsl.check.dag import Dag
 from mlopsdsl.check.exprs import ExprTable
 from mlopsdsl.check.symbols import Symbols
 from mlopsdsl.diagnostics import codes
@@ -22,9 +21,8 @@ from mlopsdsl.source import Path
 _VIEWED = frozenset({"Metrics", "ClassificationMetrics", "HTML", "Markdown"})
 
 
-def build_graph(ctx: CheckContext, symbols: Symbols, exprs: ExprTable) -> nx.DiGraph:
-    graph = nx.DiGraph()
-    graph.add_nodes_from(symbols.steps)
+def build_graph(ctx: CheckContext, symbols: Symbols, exprs: ExprTable) -> Dag:
+    graph = Dag(symbols.steps)
     for step, upstreams in exprs.edges.items():
         if step not in symbols.steps:
             continue  # on_exit runs after everything; it has no place in the DAG
@@ -48,20 +46,15 @@ def _after_index(ctx: CheckContext, path: Path, name: str) -> int:
     return node.index(name) if isinstance(node, list) and name in node else 0
 
 
-def check_graph(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, graph: nx.DiGraph) -> list[str] | None:
+def check_graph(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, graph: Dag) -> list[str] | None:
     """Run the graph checks; return the steps in topological order, or None if there is a cycle."""
-    try:
-        cycle = nx.find_cycle(graph)
-    except nx.NetworkXNoCycle:
-        cycle = None
-    if cycle:
-        names = [edge[0] for edge in cycle] + [cycle[0][0]]
-        first = graph.edges[cycle[-1][0], cycle[-1][1]]["paths"][0]
-        ctx.error(codes.CYCLE, "steps depend on each other in a cycle: " + " -> ".join(names), first,
+    topo = graph.topological_order()
+    if topo is None:
+        cycle = graph.find_cycle() or []
+        first = graph.edge(cycle[-1], cycle[0])["paths"][0]
+        ctx.error(codes.CYCLE, "steps depend on each other in a cycle: " + " -> ".join(cycle + cycle[:1]), first,
                   hint="remove one of these dependencies; a pipeline is a directed acyclic graph")
         return None
-    order = {name: i for i, name in enumerate(symbols.steps)}
-    topo = list(nx.lexicographical_topological_sort(graph, key=order.__getitem__))
     _check_conditions(ctx, symbols, exprs, graph)
     _check_unused(ctx, symbols, exprs, graph)
     return topo
@@ -77,14 +70,14 @@ def _conjuncts(text: str | None) -> set[str]:
     return {part.strip() for part in (text or "").split(" and ") if part.strip()}
 
 
-def _check_conditions(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, graph: nx.DiGraph) -> None:
+def _check_conditions(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, graph: Dag) -> None:
     """A step that reads a conditional step's output must run under (at least) the same condition.
 
     KFP rejects such a pipeline only when the run is created; here it is a
     compile-time error. Ordering alone (`after`) is allowed: a skipped upstream
     does not leave a missing input behind.
     """
-    for upstream, step, data in graph.edges(data=True):
+    for upstream, step, data in graph.edges():
         condition = _condition_text(symbols, exprs, upstream)
         if condition is None:
             continue
@@ -112,7 +105,7 @@ def _meant(symbols: Symbols, step: str, output: str) -> tuple[str, str]:
     return step, output
 
 
-def _check_unused(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, graph: nx.DiGraph) -> None:
+def _check_unused(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, graph: Dag) -> None:
     consumed: set[tuple[str, str]] = set()
     for checked in exprs.by_path.values():
         for expression in checked.parsed.expressions:
