@@ -2,29 +2,25 @@
 
 Workflows are built as data (dicts) by one module each, checked by
 `shell.check_workflow` (no `${{` in any `run:`, no expression the backend did
-not write), serialized once with the project serializer, and then get their
-pin comments (`# v7.0.1` after each `uses:`) from `pins.annotate`.
+not write), and returned as YAML documents for the one serializer.
 
-Why the workflows are `text` artifacts: the serializer writes no comments
-inside documents, and the version comment beside each SHA is what keeps a
-commit pin reviewable. The text is re-read and compared with the document
-before it is returned, so the post-processing cannot change a value. The
-cost: `patches:` cannot target these files until the serializer can carry
-trailing comments (requested from its owner); see docs/targets/github.md.
+Where the pin versions go: the serializer writes no comments inside
+documents, so the version of each pinned SHA is listed in the file's header
+comment (`pins.header_lines`). Post-processing the text instead would make
+the workflows `text` artifacts, which `patches:` cannot edit (the churn
+example patches them); trailing `# v7.0.1` comments beside each `uses:` wait
+for the serializer to carry comments (see docs/targets/github.md).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from mlopsdsl.backends.base import Artifact, Backend
 from mlopsdsl.backends.github import ci, deploy, retrain, setup, train
-from mlopsdsl.backends.github.pins import annotate
+from mlopsdsl.backends.github.pins import header_lines
 from mlopsdsl.backends.github.shell import UnsafeWorkflow, check_workflow
 from mlopsdsl.ir import Project
-from mlopsdsl.serialize import dump_yaml
 
 __all__ = ["GitHubBackend"]
 
@@ -60,9 +56,5 @@ class GitHubBackend(Backend):
             check_workflow(document)
         except UnsafeWorkflow as exc:  # a backend bug: refuse to emit rather than emit an injection
             raise RuntimeError(f"github/workflows/{name}.yml: {exc}") from exc
-        plain = dump_yaml(document)
-        text = annotate(plain)
-        if yaml.safe_load(text) != yaml.safe_load(plain):
-            raise RuntimeError(f"github/workflows/{name}.yml: pin comments changed the document")
-        head = "".join(f"# {line}\n" for line in self.header(project).splitlines())
-        return Artifact(f"github/workflows/{name}.yml", format="text", text=head + text)
+        header = "\n".join([self.header(project), "", *header_lines(document)])
+        return Artifact(f"github/workflows/{name}.yml", documents=(document,), header=header)

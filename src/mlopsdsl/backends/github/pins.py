@@ -2,9 +2,10 @@
 
 A tag (`@v4`) can be moved by whoever controls the action's repository; a full
 40-character commit SHA cannot. Every `uses:` the backend writes comes from
-`uses(name)`, so this table is the one place to review and bump. The version
-goes in a trailing comment (`uses: actions/checkout@<sha> # v7.0.1`), the form
-Dependabot, Renovate and zizmor's online `ref-version-mismatch` read.
+`uses(name)`, so this table is the one place to review and bump. Each file's
+header lists the SHAs it uses with their tags (`actions/checkout@<sha> # v7.0.1`);
+a trailing comment on the `uses:` line itself needs comment support in the
+serializer (see the package docstring).
 
 Each SHA was read from the action's own repository (`git rev-parse TAG^{commit}`
 on a mirror of it); bump by re-reading the tag, never by editing a digit.
@@ -14,8 +15,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["KFP_REQUIREMENT", "KUBECTL_VERSION", "PINS", "Pin", "annotate", "uses"]
+__all__ = ["KFP_REQUIREMENT", "KUBECTL_VERSION", "PINS", "Pin", "header_lines", "uses"]
 
 
 @dataclass(frozen=True)
@@ -51,25 +53,23 @@ def uses(name: str) -> str:
 
 
 _BY_REF = {pin.ref: pin for pin in PINS.values()}
-# A `uses:` line exactly as the serializer writes it: bare value, optional `- ` item prefix.
-_USES_LINE = re.compile(r"^(?P<lead> *(?:- )?uses: )(?P<ref>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+@[0-9a-f]{40})$")
 
 
-def annotate(text: str) -> str:
-    """Append `# <version>` to every `uses:` line of serialized workflow YAML.
+def header_lines(workflow: dict[str, Any]) -> list[str]:
+    """`uses: <ref>  # <tag>` for every action a workflow uses, for its header comment.
 
-    Only lines that are exactly `uses: <a pinned ref>` change, and a ref that
-    is not in the table is an error: it means a builder bypassed `uses()`.
+    A `uses:` not in the table is an error: it means a builder bypassed `uses()`.
     """
-    out = []
-    for line in text.split("\n"):
-        match = _USES_LINE.match(line)
-        if match:
-            pin = _BY_REF.get(match["ref"])
-            if pin is None:
-                raise ValueError(f"unpinned or unknown action reference: {match['ref']}")
-            line = f"{line} # {pin.version}"
-        elif re.match(r"^ *(?:- )?uses:", line):
-            raise ValueError(f"a `uses:` line the pin table does not know: {line.strip()}")
-        out.append(line)
-    return "\n".join(out)
+    used = []
+    for job in workflow.get("jobs", {}).values():
+        for step in job.get("steps", ()):
+            ref = step.get("uses")
+            if ref is None:
+                continue
+            if ref not in _BY_REF:
+                raise ValueError(f"unpinned or unknown action reference: {ref}")
+            if ref not in used:
+                used.append(ref)
+    if not used:
+        return []
+    return ["Actions, pinned by commit SHA (tag after the #):"] + [f"  {ref} # {_BY_REF[ref].version}" for ref in used]
