@@ -49,17 +49,48 @@ class ExprTable:
 
 
 class SpecScope:
-    """The global names of a spec, plus one step's `inputs`/`outputs`/`item`."""
+    """The global names of a spec, plus one step's `inputs`/`outputs`/`item`.
 
-    __slots__ = ("table", "local")
+    `key` identifies what the scope resolves (not the object): two scopes with
+    equal tables get equal keys, so a clean check result can be reused.
+    """
 
-    def __init__(self, table: TableScope, local: TableScope | None = None) -> None:
-        self.table, self.local = table, local
+    __slots__ = ("table", "local", "key")
+
+    def __init__(self, table: TableScope, local: TableScope | None = None, key: tuple = ()) -> None:
+        self.table, self.local, self.key = table, local, key
 
     def resolve(self, parts: tuple[str, ...]) -> t.Type | Unresolved:
         scope = self.local if parts[0] in LOCAL_ROOTS and self.local is not None else self.table
         found = scope.resolve(parts)
         return _recode(parts, found) if isinstance(found, Unresolved) else found
+
+
+# Interned tables: content -> (token, TableScope). The same names always get the same token,
+# in every environment variant of a spec and in every step with the same inputs and outputs.
+_TABLES: dict[frozenset, tuple[int, TableScope]] = {}
+# (value, context, scope key) -> (parts, type) for values whose check found nothing wrong.
+_CLEAN: dict[tuple, tuple[tuple, t.Type]] = {}
+_CACHE_LIMIT = 200_000
+
+
+def _interned(names: dict[tuple[str, ...], t.Type]) -> tuple[int, TableScope]:
+    content = frozenset(names.items())
+    found = _TABLES.get(content)
+    if found is None:
+        if len(_TABLES) > _CACHE_LIMIT:
+            _TABLES.clear()
+            _CLEAN.clear()
+        found = _TABLES[content] = (len(_TABLES) + 1, TableScope(names))
+    return found
+
+
+def make_scope(global_scope: "SpecScope | None", names: dict[tuple[str, ...], t.Type]) -> "SpecScope":
+    token, table = _interned(names)
+    if global_scope is None:
+        return SpecScope(table, None, (token,))
+    return SpecScope(global_scope.table, table, global_scope.key + (token,))
+
 
 
 def _recode(parts: tuple[str, ...], problem: Unresolved) -> Unresolved:
@@ -106,13 +137,15 @@ def global_names(ctx: CheckContext, symbols: Symbols) -> dict[tuple[str, ...], t
 
 def check_expressions(ctx: CheckContext, symbols: Symbols) -> ExprTable:
     table = ExprTable()
-    scope = SpecScope(TableScope(global_names(ctx, symbols)))
+    scope = make_scope(None, global_names(ctx, symbols))
     checked_paths: set[Path] = set()
+    missing = object()
 
     def check(path: Path, context: str, using: SpecScope = scope, *, document=None,
-              store: Path | None = None) -> Checked | None:
+              store: Path | None = None, value: Any = missing) -> Checked | None:
         """Check the string at `path` (of the spec, or of a component `document`); keep it under `store`."""
-        value = _at(ctx.data if document is None else document.data, path)
+        if value is missing:
+            value = _at(ctx.data if document is None else document.data, path)
         checked_paths.add(path)
         if not isinstance(value, str) or (context_is_text(context) and "${{" not in value):
             return None
@@ -120,11 +153,18 @@ def check_expressions(ctx: CheckContext, symbols: Symbols) -> ExprTable:
         info = index.get(path)
         if info is None:
             return None
-        parsed, problems = parse_value(value, info, (ctx.source if document is None else document.source).text,
-                                       path)
-        ctx.diagnostics.extend(problems)
-        found, problems = typecheck(parsed, context, using)
-        ctx.diagnostics.extend(problems)
+        file_text = (ctx.source if document is None else document.source).text
+        key = (value, context, using.key)
+        hit = _CLEAN.get(key)
+        if hit is not None:
+            parsed, found = ParsedValue(value, hit[0], info, file_text, path), hit[1]
+        else:
+            parsed, problems = parse_value(value, info, file_text, path)
+            found, more = typecheck(parsed, context, using)
+            if problems or more:
+                ctx.diagnostics.extend(problems + more)
+            else:
+                _CLEAN[key] = (parsed.parts, found)
         result = Checked(parsed, found, using, context)
         if document is None or store is not None:
             table.by_path[store or path] = result
@@ -173,14 +213,14 @@ def _check_step(ctx: CheckContext, step: StepDecl, scope: SpecScope, table: Expr
         elif isinstance(raw["for_each"], list) and raw["for_each"]:
             item_type = literal_type(raw["for_each"][0])
         _note_edges(checked, base + ("for_each",), edges)
-    item_scope = SpecScope(scope.table, TableScope({("item",): item_type}))
+    item_scope = make_scope(scope, {("item",): item_type})
     inputs: dict[str, t.Type] = {}
     for name, value in (raw.get("inputs") or {}).items():
-        checked = check(base + ("inputs", name), "step_input", item_scope)
+        checked = check(base + ("inputs", name), "step_input", item_scope, value=value)
         inputs[name] = checked.type if checked is not None else literal_type(value)
         _note_edges(checked, base + ("inputs", name), edges)
-    for name in (raw.get("params") or {}):
-        check(base + ("params", name), "text", item_scope)
+    for name, value in (raw.get("params") or {}).items():
+        check(base + ("params", name), "text", item_scope, value=value)
     if step.component is not None:
         inputs = {name: t.from_name(decl.type) or t.UNKNOWN for name, decl in step.component.inputs.items()}
     table.input_types[step.name] = inputs
@@ -191,16 +231,16 @@ def _check_step(ctx: CheckContext, step: StepDecl, scope: SpecScope, table: Expr
             local[("inputs", name, "path")] = local[("inputs", name, "uri")] = t.STR
     for name in step.outputs:
         local[("outputs", name, "path")] = local[("outputs", name, "uri")] = t.STR
-    step_scope = SpecScope(scope.table, TableScope(local))
+    step_scope = make_scope(scope, local)
     if "when" in raw:
         _note_edges(check(base + ("when",), "step_when", step_scope), base + ("when",), edges)
     run_owner = step.component.document if step.component is not None and "run" not in raw else None
     run = (run_owner.data if run_owner is not None else raw).get("run")
     run_base = ("run",) if run_owner is not None else base + ("run",)
-    for i, _ in enumerate(run if isinstance(run, list) else []):
-        check(run_base + (i,), "run_arg", step_scope, document=run_owner, store=base + ("run", i))
-    for key in (raw.get("env") or {}):
-        check(base + ("env", key), "step_env", item_scope)
+    for i, arg in enumerate(run if isinstance(run, list) else []):
+        check(run_base + (i,), "run_arg", step_scope, document=run_owner, store=base + ("run", i), value=arg)
+    for key, value in (raw.get("env") or {}).items():
+        check(base + ("env", key), "step_env", item_scope, value=value)
     for upstream in raw.get("after") or []:
         if isinstance(upstream, str):
             edges.setdefault(upstream, []).append(base + ("after",))

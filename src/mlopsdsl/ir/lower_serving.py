@@ -63,7 +63,8 @@ def _variant(low, i: int, variant: dict[str, Any], framework: str) -> m.Variant:
 def lower_monitoring(low) -> m.Monitoring:
     monitoring = low.section("monitoring")
     prometheus = monitoring.get("prometheus") or {}
-    namespace = prometheus.get("namespace") or (low.environment.namespace if low.environment else "default")
+    # where Prometheus, Alertmanager and the Pushgateway run (kube-prometheus-stack's usual home)
+    namespace = prometheus.get("namespace") or "monitoring"
     return m.Monitoring(
         namespace=namespace,
         alerts=tuple(_alert(low, i, a) for i, a in enumerate(monitoring.get("alerts") or [])),
