@@ -8,6 +8,8 @@ the same condition, unreachable steps, and data outputs nobody consumes.
 from __future__ import annotations
 
 import difflib
+import operator
+from typing import Any
 
 from mlopsdsl.check.context import CheckContext, did_you_mean, known
 from mlopsdsl.check.dag import Dag
@@ -15,6 +17,7 @@ from mlopsdsl.check.exprs import ExprTable
 from mlopsdsl.check.symbols import Symbols
 from mlopsdsl.diagnostics import codes
 from mlopsdsl.expr import ast
+from mlopsdsl.expr import types as t
 from mlopsdsl.source import Path
 
 # Outputs meant for people (reports, metrics, plots) are not "unused" when no step reads them.
@@ -56,6 +59,7 @@ def check_graph(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, graph: Da
                   hint="remove one of these dependencies; a pipeline is a directed acyclic graph")
         return None
     _check_conditions(ctx, symbols, exprs, graph)
+    _check_unreachable(ctx, symbols, exprs, graph, topo)
     _check_unused(ctx, symbols, exprs, graph)
     return topo
 
@@ -90,6 +94,84 @@ def _check_conditions(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, gra
                       f"step '{step}' uses an output of '{upstream}', which runs only when "
                       f"`{condition}`", data_paths[0],
                       hint=f"give '{step}' the same condition: when: \"${{{{ {condition} }}}}\"")
+
+
+def _check_unreachable(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, graph: Dag,
+                       topo: list[str]) -> None:
+    """A step whose `when` is false whatever the run (`${{ false }}`, `${{ 1 > 2 }}`) never runs, and
+    neither does a step that consumes one of its outputs. Ordering alone (`after`) does not
+    propagate: a skipped upstream lets the steps after it run."""
+    never: dict[str, str] = {}  # step -> why
+    for name in topo:
+        step = symbols.steps[name]
+        checked = exprs.get(step.path + ("when",))
+        whole = checked.parsed.whole if checked is not None else None
+        if checked is not None and checked.type == t.BOOL and whole is not None and whole.node is not None \
+                and constant_value(whole.node) is False:
+            never[name] = "its condition is always false"
+            ctx.warning(codes.UNREACHABLE_STEP, f"step '{name}' can never run: `{whole.text.strip()}` is always false",
+                        step.path + ("when",), hint="remove the step, or fix its condition")
+            continue
+        for upstream in graph.predecessors(name):
+            data_paths = [p for p in graph.edge(upstream, name)["paths"] if p[-1] != "after"]
+            if upstream in never and data_paths:
+                never[name] = upstream
+                ctx.warning(codes.UNREACHABLE_STEP,
+                            f"step '{name}' can never run: it consumes an output of '{upstream}', which never runs",
+                            step.path, key=True, hint=f"remove it, or fix the condition of '{upstream}'")
+                break
+
+
+def constant_value(node: ast.Expr) -> Any:
+    """The value of an expression that does not depend on the run, or None when it does.
+
+    Only values of one kind meet (numbers with numbers, durations with durations...);
+    anything else is a type error reported elsewhere, and stays None here.
+    """
+    if isinstance(node, ast.Lit):
+        value = node.value
+        for attr in ("seconds", "fraction", "bytes", "cores"):
+            if hasattr(value, attr):
+                return (type(value).__name__, getattr(value, attr))
+        return value
+    if isinstance(node, ast.Not):
+        operand = constant_value(node.operand)
+        return (not operand) if isinstance(operand, bool) else None
+    if isinstance(node, ast.Logic):
+        left, right = constant_value(node.left), constant_value(node.right)
+        if isinstance(left, bool) and isinstance(right, bool):
+            return (left and right) if node.op == "and" else (left or right)
+        absorbing = node.op == "or"  # `x or true` is true, `x and false` is false, whatever x is
+        return absorbing if left is absorbing or right is absorbing else None
+    if isinstance(node, ast.Neg):
+        operand = constant_value(node.operand)
+        return -operand if _kind(operand) == "number" else None
+    if isinstance(node, (ast.Compare, ast.Arith)):
+        left, right = constant_value(node.left), constant_value(node.right)
+        kind = _kind(left)
+        if kind is None or kind != _kind(right) or (isinstance(node, ast.Arith) and kind != "number"):
+            return None
+        if isinstance(left, tuple):
+            left, right = left[1], right[1]
+        try:
+            return _OPERATORS[node.op](left, right)
+        except (TypeError, ArithmeticError):
+            return None
+    return None
+
+
+def _kind(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "str"
+    return value[0] if isinstance(value, tuple) else None
+
+
+_OPERATORS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+              ">=": operator.ge, "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 
 
 def _meant(symbols: Symbols, step: str, output: str) -> tuple[str, str]:
