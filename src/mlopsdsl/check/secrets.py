@@ -32,7 +32,9 @@ _CREDENTIAL_SHAPES = (
 _SECRET_WORDS = frozenset({"password", "passwd", "pwd", "token", "secret", "credential", "credentials"})
 _SECRET_PAIRS = frozenset({("api", "key"), ("access", "key"), ("secret", "key"), ("private", "key"),
                            ("auth", "key"), ("client", "secret")})
-_SECRET_REF = re.compile(r"^\s*\$\{\{\s*secrets\.[A-Za-z_][A-Za-z0-9_-]*\s*\}\}\s*$")
+# A value that is one whole `${{ ... }}`: no literal text, whatever the expression says (a
+# misspelled `secret.x` is the expression checker's to report, not a plain-text credential).
+_WHOLE_EXPRESSION = re.compile(r"^\s*\$\{\{(?:(?!\}\}).)*\}\}\s*$", re.DOTALL)
 
 
 def secret_named(key: str) -> bool:
@@ -72,7 +74,7 @@ def check_literal_secrets(ctx: CheckContext) -> None:
             continue  # patches are literal target documents; they are checked after compile
         shape = credential_shape(value)
         name_says_secret = (key is not None and secret_named(key) and not key.endswith("_secret")
-                            and not _SECRET_REF.match(value) and _is_value_position(path))
+                            and not _WHOLE_EXPRESSION.match(value) and _is_value_position(path))
         if shape or name_says_secret:
             what = shape or f"a credential (the name '{key}' says so)"
             name = (key or "value").lower().replace("-", "_")
