@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mlopsdsl.check.context import CheckContext
 from mlopsdsl.check.exprs import ExprTable
 from mlopsdsl.diagnostics import codes
@@ -37,6 +39,14 @@ def check_serving_rules(ctx: CheckContext, exprs: ExprTable) -> None:
     for problem in problems:
         ctx.error(problem.code, problem.message, problem.path, hint=problem.hint)
     model = exprs.get(("serving", "model"))
-    if model is not None and model.type.name not in ("Model", "unknown"):
+    if model is None:
+        return
+    # The expression checker reports a wrong type as MLD505; here it has its own code.
+    for i, diagnostic in enumerate(ctx.diagnostics):
+        if diagnostic.code is codes.EXPR_TYPE_MISMATCH and diagnostic.path == ("serving", "model"):
+            ctx.diagnostics[i] = replace(diagnostic, code=codes.SERVING_MODEL_NOT_MODEL,
+                                         hint="point it at a step output declared as `Model`")
+            return
+    if model.type.name not in ("Model", "unknown"):
         ctx.error(codes.SERVING_MODEL_NOT_MODEL, f"`serving.model` must be a Model, not a {model.type}",
                   ("serving", "model"), hint="point it at a step output declared as `Model`")
