@@ -73,6 +73,7 @@ def check_literal_secrets(ctx: CheckContext) -> None:
         if path[:1] == ("patches",):
             continue  # patches are literal target documents; they are checked after compile
         shape = credential_shape(value)
+        key = _value_name(path, key)
         name_says_secret = (key is not None and secret_named(key) and not key.endswith("_secret")
                             and not _WHOLE_EXPRESSION.match(value) and _is_value_position(path))
         if shape or name_says_secret:
@@ -81,6 +82,13 @@ def check_literal_secrets(ctx: CheckContext) -> None:
             ctx.error(codes.LITERAL_SECRET, f"this looks like {what} written in plain text", path,
                       hint=f"store it as a secret and write `${{{{ secrets.{name} }}}}` (or, in fields "
                            f"named *_secret, the secret's name)")
+
+
+def _value_name(path: Path, key: str | None) -> str | None:
+    """The name a value goes by: its key, or for a param's `default` the param's name."""
+    if len(path) >= 3 and path[0] == "params" and path[-1] == "default":
+        return str(path[-2])
+    return key
 
 
 def _is_value_position(path: Path) -> bool:
