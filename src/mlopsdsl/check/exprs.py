@@ -189,11 +189,16 @@ def check_expressions(ctx: CheckContext, symbols: Symbols) -> ExprTable:
     wandb = ctx.section("tracking").get("wandb")
     if isinstance(wandb, dict) and "api_key" in wandb:
         check(("tracking", "wandb", "api_key"), "secret_ref")
-    # Everything else that holds `${{` is text with metadata/params/env/model in it.
+    # Everything else that holds `${{` is text with metadata/params/env/model in it. An environment's
+    # `set:` values are checked where they land, in the context of that place, when the variant is.
     for path, _ in _strings_with_expressions(ctx.data, ()):
-        if path not in checked_paths and path[:1] != ("patches",):
+        if path not in checked_paths and path[:1] != ("patches",) and not _is_set_value(path):
             check(path, "text")
     return table
+
+
+def _is_set_value(path: Path) -> bool:
+    return len(path) >= 4 and path[0] == "environments" and path[2] == "set"
 
 
 def context_is_text(context: str) -> bool:
