@@ -48,8 +48,14 @@ class FutureBackend(Backend):
 
 @dataclass(frozen=True)
 class FakeDist:
-    name: str = "mlopsdsl-fake"
+    name: str = "mlopsdsl"  # a built-in target; PluginDist below is an outside one
     version: str = "9.9"
+
+
+@dataclass(frozen=True)
+class PluginDist:
+    name: str = "mlopsdsl-acme"
+    version: str = "1.2"
 
 
 @dataclass
@@ -128,11 +134,21 @@ def test_select_keeps_order_and_drops_repeats(monkeypatch):
         registry.select(" , ")
 
 
+def test_a_plugin_runs_only_when_named(monkeypatch):
+    """Installing a plugin must not change what a plain `mlopsdsl compile` writes."""
+    points = [FakeEntryPoint("fake", FakeBackend), FakeEntryPoint("acme", OtherBackend, dist=PluginDist())]
+    monkeypatch.setattr(registry, "_entry_points", lambda: points)
+    assert registry.core() == ["fake"]
+    assert registry.select(None) == ["fake"]
+    assert registry.select("acme,fake") == ["acme", "fake"]
+    assert registry.names() == ["acme", "fake"]
+
+
 def test_get_returns_a_fresh_instance(monkeypatch):
     use_backends(monkeypatch, fake=FakeBackend)
     first, second = registry.get("fake"), registry.get("fake")
     assert isinstance(first, FakeBackend) and first is not second
-    assert registry.installed() == [("fake", "mlopsdsl-fake", "9.9")]
+    assert registry.installed() == [("fake", "mlopsdsl", "9.9")]
 
 
 def test_plugin_that_fails_to_import_is_one_line(monkeypatch):
@@ -141,7 +157,7 @@ def test_plugin_that_fails_to_import_is_one_line(monkeypatch):
         registry.get("broken")
     message = str(info.value)
     assert "\n" not in message
-    assert "target 'broken' (fake_module:Fake from mlopsdsl-fake 9.9) failed to load" in message
+    assert "target 'broken' (fake_module:Fake from mlopsdsl 9.9) failed to load" in message
     assert "ModuleNotFoundError: No module named 'kfp'" in message
     assert info.value.__cause__ is None and info.value.__suppress_context__
 

@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spec", metavar="SPEC")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument("--env", metavar="NAME", help="environment to compile for")
-    p.add_argument("--target", metavar="A,B", help="comma-separated targets (default: all installed)")
+    p.add_argument("--target", metavar="A,B", help="comma-separated targets (default: the built-in kubeflow, kserve, github, monitoring; plugins run when named)")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if DIR differs from the result")
     p.add_argument("--force", action="store_true", help="replace DIR even if it holds files mlopsdsl did not write")
     diagnostics_options(p)

@@ -105,6 +105,10 @@ def compile(args: argparse.Namespace) -> int:  # noqa: A001 - the command's name
     if refused:  # MLD705: the spec is fine, the chosen --out is not (a usage error)
         return EXIT_USAGE
     print(compiler.summary(output, args.out), file=sys.stderr)
+    for target, steps in output.next_steps.items():
+        print(f"\nbefore the {target} output works:", file=sys.stderr)
+        for step in steps:
+            print(f"  [ ] {step}", file=sys.stderr)
     return EXIT_OK
 
 

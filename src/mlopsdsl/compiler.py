@@ -31,6 +31,7 @@ class Output:
     files: dict[str, bytes] = field(default_factory=dict)  # relative path -> bytes, sorted by path
     counts: dict[str, int] = field(default_factory=dict)  # target -> files it wrote
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    next_steps: dict[str, list[str]] = field(default_factory=dict)  # target -> what a person must do next
 
     @property
     def ok(self) -> bool:
@@ -68,7 +69,7 @@ def compile_project(project: Project, targets: list[str] | None = None) -> Outpu
     Raises `registry.RegistryError` for an unusable target and `BackendFailure`
     for a backend bug; everything about the spec comes back as diagnostics.
     """
-    names = registry.select(",".join(targets)) if targets else registry.names()
+    names = registry.select(",".join(targets) if targets else None)
     output = Output(names)
     artifacts = []
     target_of: dict[str, str] = {}
@@ -87,6 +88,9 @@ def compile_project(project: Project, targets: list[str] | None = None) -> Outpu
             target_of[artifact.path] = name
         artifacts += produced
         output.counts[name] = len(produced)
+        steps = backend.next_steps(project)
+        if steps:
+            output.next_steps[name] = list(steps)
     output.diagnostics += _unknown_patch_targets(project, registry.names())
     artifacts, found = patching.apply(artifacts, project.patches, target_of, compiled=names)
     output.diagnostics += found

@@ -117,7 +117,7 @@ def _check_variant(result: Result, env: str | None):
         diagnostics += schema.validate(overlaid)
         if has_errors(diagnostics):
             return None, diagnostics
-        ctx = CheckContext(data, index, document.source, env_name=env)
+        ctx = CheckContext(data, index, document.source, env_name=env, overridden=tuple(overrides))
     else:
         ctx = CheckContext(document.data, document.index, document.source)
     checked = check_spec(ctx)

@@ -9,7 +9,7 @@ Lines and columns are 1-based and count characters (code points), as editors do.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Union
+from typing import Iterable, NamedTuple, Union
 
 PathPart = Union[str, int]
 Path = tuple[PathPart, ...]
@@ -26,8 +26,10 @@ def format_path(path: Iterable[PathPart]) -> str:
     return "".join(out) or "<root>"
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
+    """A range in a file. A named tuple, not a dataclass: the loader makes one per
+    YAML node (tens of thousands for a large spec), and tuples are built ~4x faster."""
+
     file: str
     line: int
     col: int
@@ -42,8 +44,7 @@ class Span:
         return f"{self.file}:{self.line}:{self.col}"
 
 
-@dataclass(frozen=True, slots=True)
-class NodeInfo:
+class NodeInfo(NamedTuple):
     """Where one value sits, and where its key sits when it is a mapping value.
 
     `style` is the YAML scalar style (``""`` plain, ``"'"``, ``'"'``, ``"|"``,

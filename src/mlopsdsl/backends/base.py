@@ -57,6 +57,13 @@ class Backend:
     def compile(self, project: Project) -> list[Artifact]:
         raise NotImplementedError
 
+    def next_steps(self, project: Project) -> list[str]:
+        """What a person must set up before the output works (secrets, environments...).
+
+        `compile` prints these after writing; a backend may also write them into a file.
+        """
+        return []
+
     # -- reporting -------------------------------------------------------------------
     def unsupported(self, feature: str, span: Span | None, hint: str | None = None) -> None:
         """The one way to say "this target cannot express that"."""

@@ -22,6 +22,9 @@ __all__ = ["GROUP", "Installed", "RegistryError", "get", "installed", "load", "n
 GROUP = "mlopsdsl.backends"
 
 
+CORE_DISTRIBUTION = "mlopsdsl"
+
+
 class RegistryError(Exception):
     """A target cannot be used: unknown name, failed import, wrong IR version."""
 
@@ -66,13 +69,24 @@ def _unknown(name: str, available: list[str]) -> RegistryError:
     return RegistryError(f"unknown target '{name}': {guess}(installed: {listed})")
 
 
+def core() -> list[str]:
+    """The targets mlopsdsl itself ships: what `compile` runs when `--target` is not given.
+
+    A plugin runs only when named, so installing one never changes (or breaks) what an
+    existing `mlopsdsl compile` command writes.
+    """
+    return sorted(name for name, (_, info) in _found().items() if info.distribution == CORE_DISTRIBUTION)
+
+
 def select(spec: str | None) -> list[str]:
-    """`--target a,b` -> validated names in the order given; None -> every installed target."""
+    """`--target a,b` -> validated names in the order given; None -> the core targets."""
     available = names()
     if spec is None:
-        if not available:
-            raise RegistryError(f"no compile targets are installed (entry-point group '{GROUP}' is empty)")
-        return available
+        default = core()
+        if not default:
+            raise RegistryError(f"no compile targets are installed (entry-point group '{GROUP}' has no "
+                                f"mlopsdsl targets)")
+        return default
     chosen: list[str] = []
     for raw in spec.split(","):
         name = raw.strip()

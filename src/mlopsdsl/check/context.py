@@ -57,6 +57,8 @@ class CheckContext:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # extra source files (components) by path, for renderers
     sources: dict[str, SourceFile] = field(default_factory=dict)
+    # for an environment variant: the document paths its `set:` replaced (None: the base spec)
+    overridden: tuple[Path, ...] | None = None
 
     def span(self, path: Path, *, key: bool = False) -> Span:
         return self.index.span(path, key=key)

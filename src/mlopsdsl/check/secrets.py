@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
+from functools import lru_cache
+
 from mlopsdsl.check.context import CheckContext
 from mlopsdsl.diagnostics import codes
 from mlopsdsl.source import Path
@@ -37,6 +39,7 @@ _SECRET_PAIRS = frozenset({("api", "key"), ("access", "key"), ("secret", "key"),
 _WHOLE_EXPRESSION = re.compile(r"^\s*\$\{\{(?:(?!\}\}).)*\}\}\s*$", re.DOTALL)
 
 
+@lru_cache(maxsize=4096)
 def secret_named(key: str) -> bool:
     """`WANDB_API_KEY`, `HF_TOKEN`, `dbPassword` yes; `MAX_TOKENS`, `FEATURE_STORE_URL` no."""
     words = [w.lower() for w in re.split(r"[_\-.]|(?<=[a-z])(?=[A-Z])", key) if w]
@@ -45,7 +48,13 @@ def secret_named(key: str) -> bool:
     return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:]))
 
 
+# One pass over each string finds out whether any shape could match at all (most never do).
+_ANY_SHAPE = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in _CREDENTIAL_SHAPES))
+
+
 def credential_shape(value: str) -> str | None:
+    if not _ANY_SHAPE.search(value):
+        return None
     for pattern, what in _CREDENTIAL_SHAPES:
         if pattern.search(value):
             return what
@@ -69,7 +78,21 @@ def _strings(value: Any, path: Path) -> Iterator[tuple[Path, str, str | None]]:
 
 
 def check_literal_secrets(ctx: CheckContext) -> None:
-    for path, value, key in _strings(ctx.data, ()):
+    """Scan the spec; an environment variant scans only what its `set:` replaced (the rest was scanned)."""
+    roots = ctx.overridden if ctx.overridden is not None else ((),)
+    for root in roots:
+        yield_from = _strings(_at(ctx.data, root), root) if root else _strings(ctx.data, ())
+        _scan(ctx, yield_from)
+
+
+def _at(data: Any, path: Path) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def _scan(ctx: CheckContext, strings: Iterator[tuple[Path, str, str | None]]) -> None:
+    for path, value, key in strings:
         if path[:1] == ("patches",):
             continue  # patches are literal target documents; they are checked after compile
         shape = credential_shape(value)

@@ -47,6 +47,9 @@ class GitHubBackend(Backend):
         artifacts.append(Artifact("github/SETUP.md", format="text", text=setup.render(project, self.checklist(project))))
         return artifacts
 
+    def next_steps(self, project: Project) -> list[str]:
+        return self.checklist(project)
+
     def checklist(self, project: Project) -> list[str]:
         """What a repository admin must set up before the workflows can run (printed after compile)."""
         return setup.checklist(project)
