@@ -43,8 +43,11 @@ def expectations(path: Path) -> Counter:
     return expected
 
 
-def _describe(path: Path, key: tuple[int, str], diagnostics: list) -> str:
+def _describe(path: Path, key: tuple, diagnostics: list) -> str:
     line, code = key
+    if not isinstance(line, int):  # a diagnostic in another file (a component): shown by its position
+        found = [d.message for d in diagnostics if (f"{d.span}", d.code.code) == key]
+        return f"{line}: {code}" + (f" {found[0]!r}" if found else "")
     messages = [d.message for d in diagnostics if (d.span.line, d.code.code) == key]
     source = path.read_bytes().decode("utf-8", "replace").splitlines()
     text = source[line - 1].strip() if 1 <= line <= len(source) else ""

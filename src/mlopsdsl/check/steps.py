@@ -52,7 +52,13 @@ def _check_call(ctx: CheckContext, step: StepDecl, exprs: ExprTable) -> None:
             if not t.assignable(found, wanted):
                 code = codes.ARTIFACT_TYPE_MISMATCH if found.is_artifact or wanted.is_artifact else \
                     codes.EXPR_TYPE_MISMATCH
-                ctx.error(code, f"input '{name}' of component '{step.data['uses']}' takes a {wanted}, "
-                          f"but gets a {found}", step.path + (where, name),
+                ctx.error(code, f"input '{name}' of component '{step.data['uses']}' takes {_a(wanted)}, "
+                          f"but gets {_a(found)}", step.path + (where, name),
                           hint="wire an output of the right type" if wanted.is_artifact else None)
 
+
+
+def _a(kind) -> str:
+    """`a float`, `an int`, `an Artifact`: types read as words in messages."""
+    text = str(kind)
+    return f"{'an' if text[:1].lower() in 'aeiou' else 'a'} {text}"
