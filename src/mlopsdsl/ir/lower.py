@@ -10,12 +10,11 @@ import os
 from typing import Any
 
 from mlopsdsl.check import CheckedSpec
-from mlopsdsl.check.names import step_id
 from mlopsdsl.check.symbols import StepDecl
 from mlopsdsl.expr.units import parse_duration, parse_percent
 from mlopsdsl.ir import models as m
-from mlopsdsl.ir.expr import Expr, Lit, ListExpr, ParamRef, SecretRef, Template, Text
-from mlopsdsl.ir.lower_expr import fold_template, lit_text, lower_checked
+from mlopsdsl.ir.expr import Expr, Lit, ParamRef, SecretRef, Template
+from mlopsdsl.ir.lower_expr import lit_text, lower_checked
 from mlopsdsl.source import Path
 
 
@@ -195,6 +194,13 @@ def _param(name: str, param: dict[str, Any]) -> m.Param:
                    description=param.get("description", ""))
 
 
+def literal(value: Any) -> Lit:
+    """A YAML scalar as an IR literal."""
+    kind = "bool" if isinstance(value, bool) else "int" if isinstance(value, int) else \
+        "float" if isinstance(value, float) else "str"
+    return Lit(value=value, type=kind)
+
+
 def seconds(value: Any) -> float | None:
     parsed = parse_duration(value) if isinstance(value, str) else None
     return parsed.seconds if parsed else None
@@ -205,19 +211,6 @@ def percent_number(value: Any) -> float:
     return round(parsed.fraction * 100, 6) if parsed else float(value)
 
 
-def literal_list(values: list[Any]) -> ListExpr:
-    items = tuple(Lit(value=v, type=_kind(v)) for v in values)
-    return ListExpr(items=items, type=f"list[{items[0].type if items else 'unknown'}]")
-
-
-def _kind(value: Any) -> str:
-    return "bool" if isinstance(value, bool) else "int" if isinstance(value, int) else \
-        "float" if isinstance(value, float) else "str"
-
-
 def lower_spec(checked: CheckedSpec, spec_path: str, env: str | None) -> m.Project:
     relative = os.path.relpath(spec_path) if os.path.isabs(spec_path) else os.path.normpath(spec_path)
     return _Lowering(checked, relative.replace(os.sep, "/"), env).project()
-
-
-__all__ = ["lower_spec", "fold_template", "Text", "seconds", "percent_number", "literal_list"]

@@ -38,7 +38,12 @@ def _command(low, step: StepDecl) -> list[Any]:
     out = []
     for i, arg in enumerate(run if isinstance(run, list) else []):
         lowered = low.text(step.path + ("run", i), arg)
-        out.append(lowered if isinstance(lowered, (str, Template)) else str(lowered))
+        if isinstance(lowered, (str, Template)):
+            out.append(lowered)
+        elif hasattr(lowered, "kind"):  # `${{ params.lr }}` alone: a run-time value, one part of text
+            out.append(Template(parts=(lowered,)))
+        else:
+            out.append(_scalar_text(lowered))
     return out
 
 
@@ -62,7 +67,9 @@ def _inputs(low, step: StepDecl) -> list[m.Input]:
         if isinstance(lowered, Template):
             lowered = Lit(value=low.plain(path, raw), type="str")
         elif isinstance(lowered, str) or not hasattr(lowered, "kind"):
-            lowered = Lit(value=lowered, type=_kind(lowered))
+            from mlopsdsl.ir.lower import literal
+
+            lowered = literal(lowered)
         out.append(m.Input(name=name, type=type_name(types[name]) if name in types else lowered.type,
                            source=lowered))
     return out
@@ -73,8 +80,10 @@ def _for_each(low, step: StepDecl) -> m.ForEach | None:
     if raw is None:
         return None
     if isinstance(raw, list):
-        items = ListExpr(items=tuple(Lit(value=v, type=_kind(v)) for v in raw),
-                         type=f"list[{_kind(raw[0]) if raw else 'unknown'}]")
+        from mlopsdsl.ir.lower import literal
+
+        items = tuple(literal(v) for v in raw)
+        items = ListExpr(items=items, type=f"list[{items[0].type if items else 'unknown'}]")
     else:
         items = low.expr(step.path + ("for_each",))
     parallelism = step.data.get("parallelism")
@@ -129,12 +138,7 @@ def _scalar_text(value: Any) -> str:
     return str(value)
 
 
-def _kind(value: Any) -> str:
-    return "bool" if isinstance(value, bool) else "int" if isinstance(value, int) else \
-        "float" if isinstance(value, float) else "str"
-
-
 def _seconds(value: Any) -> float | None:
-    from mlopsdsl.ir.lower import seconds
+    from mlopsdsl.ir.lower import seconds  # lower imports this module lazily; import back the same way
 
     return seconds(value)
