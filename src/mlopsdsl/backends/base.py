@@ -71,6 +71,11 @@ class Backend:
             codes.UNSUPPORTED, f"target '{self.name}' does not support {feature}",
             span or Span.point("<spec>"), hint=hint))
 
+    def approximated(self, message: str, span: Span | None, hint: str | None = None) -> None:
+        """The target has a near form for a construct and writes it; `message` says what differs (MLD708)."""
+        self.diagnostics.append(Diagnostic(codes.APPROXIMATED, f"target '{self.name}': {message}",
+                                           span or Span.point("<spec>"), hint=hint))
+
     def warn(self, code: codes.Code, message: str, span: Span | None, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span or Span.point("<spec>"), hint=hint))
 

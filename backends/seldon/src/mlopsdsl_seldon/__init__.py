@@ -39,10 +39,6 @@ class SeldonBackend(Backend):
     description = "Seldon Core v2 Models and the A/B Experiment (mlops.seldon.io/v1alpha1)"
     ir_major = 1
 
-    def approximated(self, message: str, span: Optional[Span], hint: Optional[str] = None) -> None:
-        """Seldon has a near form for a construct and it is written; the message says what differs."""
-        self.warn(codes.APPROXIMATED, f"target '{self.name}': {message}", span, hint)
-
     def compile(self, project: Project) -> list[Artifact]:
         serving = project.serving
         if serving is None:
@@ -68,12 +64,16 @@ class SeldonBackend(Backend):
     def _serving_wide(self, serving: Serving) -> None:
         """The serving fields no Seldon resource has a place for: refused or approximated, once each."""
         if serving.transformer is not None:
-            # A transformer is part of the computation: serving the model without it would answer
-            # raw requests with a model that expects features. Seldon's pre-processing is a
-            # Pipeline step that is itself a Model (an artifact on a Server), never a container.
-            self.unsupported("a transformer container", serving.span,
-                             "Seldon pre-processes with a Pipeline whose first step is a Model: package the "
-                             "transformer as an MLServer custom model, or compile this spec for kserve")
+            # Seldon's pre-processing is a Pipeline step that is itself a Model (an artifact on a
+            # Server), never a container, so the transformer image is not deployed. The Model is
+            # still written (it is what Seldon can serve), and the warning says plainly that
+            # clients must now send model features, not the raw requests the transformer took.
+            self.approximated(
+                f"the transformer container ({serving.transformer.image}) is not deployed: Seldon Core v2 "
+                "pre-processes with a Pipeline whose first step is a Model, so requests must carry model "
+                "features", serving.span,
+                "package the transformer as an MLServer custom model and add a Seldon Pipeline with a patch, "
+                "or serve this spec with the kserve target")
         if serving.protocol == "v1":
             self.approximated(
                 "Seldon Core v2 serves the Open Inference Protocol (v2) only, over REST and gRPC; "
