@@ -14,10 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from mlopsdsl import __version__ as MLOPSDSL_VERSION
 from mlopsdsl.diagnostics import Diagnostic, codes
 from mlopsdsl.ir import Project, Span
 
-__all__ = ["Artifact", "Backend", "Diagnostic"]
+# `codes` (the diagnostic registry, for `warn`) and the compiler's version (for provenance
+# fields such as KFP's sdkVersion) are part of the plugin API too.
+__all__ = ["Artifact", "Backend", "Diagnostic", "MLOPSDSL_VERSION", "codes"]
 
 Format = Literal["yaml", "json", "text"]
 

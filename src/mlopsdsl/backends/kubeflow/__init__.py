@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from mlopsdsl.backends.base import Artifact, Backend
-from mlopsdsl.diagnostics import codes
+from mlopsdsl.backends.base import codes
 from mlopsdsl.ir import Project, Step
-from mlopsdsl.ir.models import EnvVar, Tracking
+from mlopsdsl.ir import EnvVar, Tracking
 
 from . import data, size, topology, types
 from .components import StepError, StepParts, build_step

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from mlopsdsl.ir import Step
-from mlopsdsl.ir.expr import Expr, ItemRef, Lit, ParamRef, PathRef, StepOutputRef, Template, render
-from mlopsdsl.ir.models import ARTIFACT_TYPES, EnvVar
+from mlopsdsl.ir import Expr, ItemRef, Lit, ParamRef, PathRef, StepOutputRef, Template, render
+from mlopsdsl.ir import ARTIFACT_TYPES, EnvVar
 
 from . import types
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from mlopsdsl.ir.expr import Arith, Compare, Expr, ItemRef, Lit, Logic, Neg, Not, ParamRef, StepOutputRef, render
+from mlopsdsl.ir import Arith, Compare, Expr, ItemRef, Lit, Logic, Neg, Not, ParamRef, StepOutputRef, render
 
 from .types import parameter_type
 

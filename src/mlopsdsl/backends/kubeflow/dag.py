@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from mlopsdsl.ir import Project, Step
-from mlopsdsl.ir.expr import DataRef, Expr, ItemRef, ListExpr, Lit, ParamRef, StepOutputRef, walk
+from mlopsdsl.ir import DataRef, Expr, ItemRef, ListExpr, Lit, ParamRef, StepOutputRef, walk
 
 from . import types
 from .components import Binding, field_output

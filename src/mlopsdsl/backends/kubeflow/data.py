@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlopsdsl.ir import Project
-from mlopsdsl.ir.expr import DataRef
-from mlopsdsl.ir.models import DataSource
+from mlopsdsl.ir import DataRef
+from mlopsdsl.ir import DataSource
 
 from .topology import step_refs
 from .types import DVC_IMAGE, artifact_type, dns_name

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlopsdsl.ir import Step
-from mlopsdsl.ir.models import EnvVar
+from mlopsdsl.ir import EnvVar
 
 from .types import GPU_NODE_LABEL, dns_name, gpu_resource
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlopsdsl.ir import Pipeline
-from mlopsdsl.ir.expr import ListExpr, Lit
+from mlopsdsl.ir import ListExpr, Lit
 
 LIMIT_BYTES = 1_572_864  # etcd's default request limit, which bounds any Kubernetes object
 WARN_BYTES = 1_048_576  # two thirds of the limit

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Callable, Iterator
 
 from mlopsdsl.ir import Pipeline, Step
-from mlopsdsl.ir.expr import DataRef, Expr, StepOutputRef, Template, walk
+from mlopsdsl.ir import DataRef, Expr, StepOutputRef, Template, walk
 
 # report(step, message, hint)
 Report = Callable[[Step, str, str], None]

@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from mlopsdsl import __version__
+from mlopsdsl.backends.base import MLOPSDSL_VERSION as __version__
 
 SCHEMA_VERSION = "2.1.0"
 SDK_VERSION = f"mlopsdsl-{__version__}"
