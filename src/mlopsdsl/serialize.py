@@ -26,7 +26,7 @@ import math
 import re
 from typing import Any, Callable
 
-from mlopsdsl.backends.base import Artifact
+from mlopsdsl.backends.base import Artifact, Commented  # noqa: F401 - Commented is re-exported
 
 __all__ = ["Commented", "dump_yaml", "to_bytes", "yaml_scalar"]
 
@@ -48,26 +48,6 @@ _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _NOT_LITERAL = re.compile("[^\n\t\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 # libyaml and PyYAML refuse implicit keys longer than 1024 characters.
 _MAX_KEY = 1024
-
-
-class Commented(str):
-    """A string value written with a trailing comment: `uses: actions/checkout@<sha> # v4.1.7`.
-
-    It is still a `str` (equal to its text, kept by deep copies and patches), so
-    documents stay plain data; JSON output drops the comment.
-    """
-
-    comment: str
-
-    def __new__(cls, value: str, comment: str) -> "Commented":
-        if "\n" in value or _NOT_PLAIN.search(comment) or not comment.strip():
-            raise ValueError(f"a comment needs a one-line value and one line of printable text: {comment!r}")
-        self = super().__new__(cls, value)
-        self.comment = comment
-        return self
-
-    def __reduce__(self):  # deepcopy and pickle keep the comment
-        return (Commented, (str(self), self.comment))
 
 
 def _escape(match: re.Match[str]) -> str:

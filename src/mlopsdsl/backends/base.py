@@ -11,6 +11,7 @@ This module and `mlopsdsl.ir` are the whole plugin API (see docs/plugins.md).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -20,9 +21,32 @@ from mlopsdsl.ir import Project, Span
 
 # `codes` (the diagnostic registry, for `warn`) and the compiler's version (for provenance
 # fields such as KFP's sdkVersion) are part of the plugin API too.
-__all__ = ["Artifact", "Backend", "Diagnostic", "MLOPSDSL_VERSION", "codes"]
+__all__ = ["Artifact", "Backend", "Commented", "Diagnostic", "MLOPSDSL_VERSION", "codes"]
 
 Format = Literal["yaml", "json", "text"]
+
+# What a one-line YAML comment may hold: printable characters only (no line breaks).
+_NOT_PRINTABLE = re.compile("[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+
+
+class Commented(str):
+    """A string value written with a trailing comment: `uses: actions/checkout@<sha> # v4.1.7`.
+
+    It is still a `str` (equal to its text, kept by deep copies and patches), so
+    documents stay plain data; JSON output drops the comment.
+    """
+
+    comment: str
+
+    def __new__(cls, value: str, comment: str) -> "Commented":
+        if "\n" in value or _NOT_PRINTABLE.search(comment) or not comment.strip():
+            raise ValueError(f"a comment needs a one-line value and one line of printable text: {comment!r}")
+        self = super().__new__(cls, value)
+        self.comment = comment
+        return self
+
+    def __reduce__(self):  # deepcopy and pickle keep the comment
+        return (Commented, (str(self), self.comment))
 
 
 @dataclass(frozen=True)

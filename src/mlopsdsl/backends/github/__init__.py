@@ -4,12 +4,8 @@ Workflows are built as data (dicts) by one module each, checked by
 `shell.check_workflow` (no `${{` in any `run:`, no expression the backend did
 not write), and returned as YAML documents for the one serializer.
 
-Where the pin versions go: the serializer writes no comments inside
-documents, so the version of each pinned SHA is listed in the file's header
-comment (`pins.header_lines`). Post-processing the text instead would make
-the workflows `text` artifacts, which `patches:` cannot edit (the churn
-example patches them); trailing `# v7.0.1` comments beside each `uses:` wait
-for the serializer to carry comments (see docs/targets/github.md).
+Each pinned `uses:` carries its tag as a trailing comment through
+`Commented` strings, so workflows stay data that `patches:` can edit.
 """
 
 from __future__ import annotations
@@ -18,7 +14,7 @@ from typing import Any
 
 from mlopsdsl.backends.base import Artifact, Backend
 from mlopsdsl.backends.github import ci, deploy, retrain, setup, train
-from mlopsdsl.backends.github.pins import header_lines
+from mlopsdsl.backends.github.pins import check_pinned
 from mlopsdsl.backends.github.shell import UnsafeWorkflow, check_workflow
 from mlopsdsl.ir import Project
 
@@ -57,7 +53,7 @@ class GitHubBackend(Backend):
     def _workflow(self, project: Project, name: str, document: dict[str, Any]) -> Artifact:
         try:
             check_workflow(document)
-        except UnsafeWorkflow as exc:  # a backend bug: refuse to emit rather than emit an injection
+            check_pinned(document)
+        except (UnsafeWorkflow, ValueError) as exc:  # a backend bug: refuse to emit rather than emit an injection
             raise RuntimeError(f"github/workflows/{name}.yml: {exc}") from exc
-        header = "\n".join([self.header(project), "", *header_lines(document)])
-        return Artifact(f"github/workflows/{name}.yml", documents=(document,), header=header)
+        return Artifact(f"github/workflows/{name}.yml", documents=(document,), header=self.header(project))

@@ -2,10 +2,9 @@
 
 A tag (`@v4`) can be moved by whoever controls the action's repository; a full
 40-character commit SHA cannot. Every `uses:` the backend writes comes from
-`uses(name)`, so this table is the one place to review and bump. Each file's
-header lists the SHAs it uses with their tags (`actions/checkout@<sha> # v7.0.1`);
-a trailing comment on the `uses:` line itself needs comment support in the
-serializer (see the package docstring).
+`uses(name)`, so this table is the one place to review and bump. Each `uses:`
+line carries its tag as a trailing comment (`actions/checkout@<sha> # v7.0.1`),
+as Dependabot and zizmor expect.
 
 Each SHA was read from the action's own repository (`git rev-parse TAG^{commit}`
 on a mirror of it); bump by re-reading the tag, never by editing a digit.
@@ -15,9 +14,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from mlopsdsl.backends.base import Commented
 
-__all__ = ["KFP_REQUIREMENT", "KUBECTL_VERSION", "PINS", "Pin", "header_lines", "uses"]
+__all__ = ["KFP_REQUIREMENT", "KUBECTL_VERSION", "PINS", "Pin", "check_pinned", "uses"]
 
 
 @dataclass(frozen=True)
@@ -48,28 +47,19 @@ KUBECTL_VERSION = "v1.33.0"
 KFP_REQUIREMENT = "kfp==2.17.0"
 
 
-def uses(name: str) -> str:
-    return PINS[name].ref
+def uses(name: str) -> Commented:
+    """`owner/action@<sha>`, written with `# <tag>` after it."""
+    pin = PINS[name]
+    return Commented(pin.ref, pin.version)
 
 
 _BY_REF = {pin.ref: pin for pin in PINS.values()}
 
 
-def header_lines(workflow: dict[str, Any]) -> list[str]:
-    """`uses: <ref>  # <tag>` for every action a workflow uses, for its header comment.
-
-    A `uses:` not in the table is an error: it means a builder bypassed `uses()`.
-    """
-    used = []
+def check_pinned(workflow: dict) -> None:
+    """Every `uses:` of a workflow comes from this table; anything else means a builder bypassed `uses()`."""
     for job in workflow.get("jobs", {}).values():
         for step in job.get("steps", ()):
             ref = step.get("uses")
-            if ref is None:
-                continue
-            if ref not in _BY_REF:
+            if ref is not None and ref not in _BY_REF:
                 raise ValueError(f"unpinned or unknown action reference: {ref}")
-            if ref not in used:
-                used.append(ref)
-    if not used:
-        return []
-    return ["Actions, pinned by commit SHA (tag after the #):"] + [f"  {ref} # {_BY_REF[ref].version}" for ref in used]
