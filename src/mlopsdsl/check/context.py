@@ -59,9 +59,30 @@ class CheckContext:
     sources: dict[str, SourceFile] = field(default_factory=dict)
     # for an environment variant: the document paths its `set:` replaced (None: the base spec)
     overridden: tuple[Path, ...] | None = None
+    _strings: list[tuple[Path, str, Any]] | None = field(default=None, repr=False)
 
     def span(self, path: Path, *, key: bool = False) -> Span:
         return self.index.span(path, key=key)
+
+    def strings(self) -> list[tuple[Path, str, Any]]:
+        """(path, string, the mapping key it sits under or None) for every string of the spec.
+
+        Computed once and shared by the checks that look at all text. In an
+        environment variant only the overridden subtrees are listed: the rest is
+        the base spec's, already checked.
+        """
+        if self._strings is None:
+            found: list[tuple[Path, str, Any]] = []
+            for root in (self.overridden if self.overridden is not None else ((),)):
+                value: Any = self.data
+                for part in root:
+                    value = value[part]
+                if isinstance(value, str):
+                    found.append((root, value, root[-1] if root and isinstance(root[-1], str) else None))
+                else:
+                    _collect(value, root, found)
+            self._strings = found
+        return self._strings
 
     def report(self, code: codes.Code, message: str, path: Path, *, hint: str | None = None, key: bool = False,
                span: Span | None = None, related: tuple[Related, ...] = ()) -> None:
@@ -73,6 +94,21 @@ class CheckContext:
     def section(self, name: str) -> dict[str, Any]:
         value = self.data.get(name)
         return value if isinstance(value, dict) else {}
+
+
+def _collect(value: Any, path: Path, out: list[tuple[Path, str, Any]]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str):
+                out.append((path + (key,), item, key))
+            elif isinstance(item, (dict, list)):
+                _collect(item, path + (key,), out)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, str):
+                out.append((path + (i,), item, None))
+            elif isinstance(item, (dict, list)):
+                _collect(item, path + (i,), out)
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:

@@ -25,7 +25,10 @@ FIXED = ("metadata.name",)
 def apply_overlay(data: dict[str, Any], index: SourceIndex, env_name: str
                   ) -> tuple[dict[str, Any], dict[Path, Path], list[Diagnostic]]:
     """The spec with one environment's `set:` applied, and where each override came from."""
-    result = copy.deepcopy(data)
+    # Copy on write: only the containers along an override's path are copied, so the base
+    # spec stays as it is and a 1,000-step spec is not deep-copied for a one-line override.
+    result = dict(data)
+    copied = {id(result)}
     overrides: dict[Path, Path] = {}
     problems: list[Diagnostic] = []
     env = (data.get("environments") or {}).get(env_name) or {}
@@ -44,7 +47,7 @@ def apply_overlay(data: dict[str, Any], index: SourceIndex, env_name: str
             fail(f"'{dotted}' cannot be set by an environment",
                  did_you_mean(parts[0], SETTABLE) or f"settable sections: {', '.join(SETTABLE)}")
             continue
-        target = _place(result, parts, fail)
+        target = _place(result, parts, fail, copied)
         if target is None:
             continue
         container, path = target
@@ -53,7 +56,7 @@ def apply_overlay(data: dict[str, Any], index: SourceIndex, env_name: str
     return result, overrides, problems
 
 
-def _place(root: dict[str, Any], parts: list[str], fail) -> tuple[Any, Path] | None:
+def _place(root: dict[str, Any], parts: list[str], fail, copied: set[int]) -> tuple[Any, Path] | None:
     """The container that holds the last part, and the document path of the value (list indexes as ints)."""
     node: Any = root
     path: list[Any] = []
@@ -75,7 +78,11 @@ def _place(root: dict[str, Any], parts: list[str], fail) -> tuple[Any, Path] | N
         path.append(key)
         if last:
             return node, tuple(path)
-        node = node[key]
+        child = node[key]
+        if isinstance(child, (dict, list)) and id(child) not in copied:
+            child = node[key] = dict(child) if isinstance(child, dict) else list(child)
+            copied.add(id(child))
+        node = child
     return None
 
 

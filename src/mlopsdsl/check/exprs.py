@@ -11,7 +11,7 @@ into a CI command is refused here, not interpolated by GitHub later).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from mlopsdsl.check.context import CheckContext
 from mlopsdsl.check.symbols import StepDecl, Symbols
@@ -191,9 +191,9 @@ def check_expressions(ctx: CheckContext, symbols: Symbols) -> ExprTable:
         check(("tracking", "wandb", "api_key"), "secret_ref")
     # Everything else that holds `${{` is text with metadata/params/env/model in it. An environment's
     # `set:` values are checked where they land, in the context of that place, when the variant is.
-    for path, _ in _strings_with_expressions(ctx.data, ()):
-        if path not in checked_paths and path[:1] != ("patches",) and not _is_set_value(path):
-            check(path, "text")
+    for path, value, _ in ctx.strings():
+        if "${{" in value and path not in checked_paths and path[:1] != ("patches",) and not _is_set_value(path):
+            check(path, "text", value=value)
     return table
 
 
@@ -281,15 +281,3 @@ def _at(data: Any, path: Path) -> Any:
         else:
             return None
     return data
-
-
-def _strings_with_expressions(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
-    if isinstance(value, str):
-        if "${{" in value:
-            yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings_with_expressions(item, path + (key,))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _strings_with_expressions(item, path + (i,))

@@ -11,7 +11,7 @@ checked for the first signal only, which catches a pasted URL or token there.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import Any
 
 from functools import lru_cache
 
@@ -61,37 +61,12 @@ def credential_shape(value: str) -> str | None:
     return None
 
 
-def _strings(value: Any, path: Path) -> Iterator[tuple[Path, str, str | None]]:
-    """(path, string, the mapping key it sits under) for every string in the spec."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(item, str):
-                yield path + (key,), item, key
-            else:
-                yield from _strings(item, path + (key,))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            if isinstance(item, str):
-                yield path + (i,), item, None
-            else:
-                yield from _strings(item, path + (i,))
-
-
 def check_literal_secrets(ctx: CheckContext) -> None:
-    """Scan the spec; an environment variant scans only what its `set:` replaced (the rest was scanned)."""
-    roots = ctx.overridden if ctx.overridden is not None else ((),)
-    for root in roots:
-        yield_from = _strings(_at(ctx.data, root), root) if root else _strings(ctx.data, ())
-        _scan(ctx, yield_from)
+    """Scan the spec's strings (a variant: only what its `set:` replaced; the rest was scanned)."""
+    _scan(ctx, ctx.strings())
 
 
-def _at(data: Any, path: Path) -> Any:
-    for part in path:
-        data = data[part]
-    return data
-
-
-def _scan(ctx: CheckContext, strings: Iterator[tuple[Path, str, str | None]]) -> None:
+def _scan(ctx: CheckContext, strings: list[tuple[Path, str, Any]]) -> None:
     for path, value, key in strings:
         if path[:1] == ("patches",):
             continue  # patches are literal target documents; they are checked after compile
