@@ -64,25 +64,20 @@ class CheckContext:
     def span(self, path: Path, *, key: bool = False) -> Span:
         return self.index.span(path, key=key)
 
-    def strings(self) -> list[tuple[Path, str, Any]]:
+    def strings(self, *, changed_only: bool = False) -> list[tuple[Path, str, Any]]:
         """(path, string, the mapping key it sits under or None) for every string of the spec.
 
-        Computed once and shared by the checks that look at all text. In an
-        environment variant only the overridden subtrees are listed: the rest is
-        the base spec's, already checked.
+        Computed once and shared by the checks that look at all text. With
+        `changed_only`, an environment variant lists only its overridden subtrees
+        (for checks whose findings elsewhere are the base spec's, already reported).
         """
         if self._strings is None:
-            found: list[tuple[Path, str, Any]] = []
-            for root in (self.overridden if self.overridden is not None else ((),)):
-                value: Any = self.data
-                for part in root:
-                    value = value[part]
-                if isinstance(value, str):
-                    found.append((root, value, root[-1] if root and isinstance(root[-1], str) else None))
-                else:
-                    _collect(value, root, found)
-            self._strings = found
-        return self._strings
+            self._strings = []
+            _collect(self.data, (), self._strings)
+        if not changed_only or self.overridden is None:
+            return self._strings
+        roots = self.overridden
+        return [entry for entry in self._strings if any(entry[0][:len(root)] == root for root in roots)]
 
     def report(self, code: codes.Code, message: str, path: Path, *, hint: str | None = None, key: bool = False,
                span: Span | None = None, related: tuple[Related, ...] = ()) -> None:

@@ -63,7 +63,7 @@ def credential_shape(value: str) -> str | None:
 
 def check_literal_secrets(ctx: CheckContext) -> None:
     """Scan the spec's strings (a variant: only what its `set:` replaced; the rest was scanned)."""
-    _scan(ctx, ctx.strings())
+    _scan(ctx, ctx.strings(changed_only=True))
 
 
 def _scan(ctx: CheckContext, strings: list[tuple[Path, str, Any]]) -> None:
