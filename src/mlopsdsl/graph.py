@@ -36,28 +36,42 @@ def _quote(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', "'")
 
 
-def mermaid(pipeline: Pipeline) -> str:
-    lines = ["flowchart TD"]
+def _task(name: str) -> str:
+    return name.lower().replace("_", "-")
+
+
+def _draw(pipeline: Pipeline, syntax: dict[str, str]) -> str:
+    """One walk over steps and edges; `syntax` says how the format writes each part."""
+    lines = [line.format(name=_quote(pipeline.name)) for line in syntax["head"]]
     for step in pipeline.steps:
-        shape = ("{{", "}}") if step.for_each else ("{", "}") if step.when else ("[", "]")
-        lines.append(f'    {step.id}{shape[0]}"{_quote(_label(step))}"{shape[1]}')
+        kind = "loop" if step.for_each else "when" if step.when else "step"
+        lines.append(syntax[kind].format(id=step.id, label=_quote(_label(step))))
     for upstream, step, ordering in _edges(pipeline):
-        arrow = "-.->" if ordering else "-->"
-        lines.append(f"    {upstream.lower().replace('_', '-')} {arrow} {step.lower().replace('_', '-')}")
+        lines.append(syntax["after" if ordering else "data"].format(a=_task(upstream), b=_task(step)))
     if pipeline.on_exit is not None:
-        lines.append(f'    on-exit(["{_quote(pipeline.on_exit.name)} (on exit, always)"])')
+        lines.append(syntax["exit"].format(label=_quote(pipeline.on_exit.name)))
+    lines += syntax["tail"]
     return "\n".join(lines) + "\n"
+
+
+MERMAID = {
+    "head": ["flowchart TD"], "tail": [],
+    "step": '    {id}["{label}"]', "when": '    {id}{{"{label}"}}', "loop": '    {id}{{{{"{label}"}}}}',
+    "data": "    {a} --> {b}", "after": "    {a} -.-> {b}",
+    "exit": '    on-exit(["{label} (on exit, always)"])',
+}
+DOT = {
+    "head": ['digraph "{name}" {{', "    rankdir=TB;", "    node [shape=box];"], "tail": ["}"],
+    "step": '    "{id}" [label="{label}", shape=box];', "when": '    "{id}" [label="{label}", shape=diamond];',
+    "loop": '    "{id}" [label="{label}", shape=hexagon];',
+    "data": '    "{a}" -> "{b}";', "after": '    "{a}" -> "{b}" [style=dashed];',
+    "exit": '    "on-exit" [label="{label} (on exit, always)", shape=ellipse];',
+}
+
+
+def mermaid(pipeline: Pipeline) -> str:
+    return _draw(pipeline, MERMAID)
 
 
 def dot(pipeline: Pipeline) -> str:
-    lines = [f'digraph "{_quote(pipeline.name)}" {{', "    rankdir=TB;", "    node [shape=box];"]
-    for step in pipeline.steps:
-        shape = "hexagon" if step.for_each else "diamond" if step.when else "box"
-        lines.append(f'    "{step.id}" [label="{_quote(_label(step))}", shape={shape}];')
-    for upstream, step, ordering in _edges(pipeline):
-        style = " [style=dashed]" if ordering else ""
-        lines.append(f'    "{upstream.lower().replace("_", "-")}" -> "{step.lower().replace("_", "-")}"{style};')
-    if pipeline.on_exit is not None:
-        lines.append(f'    "on-exit" [label="{_quote(pipeline.on_exit.name)} (on exit, always)", shape=ellipse];')
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    return _draw(pipeline, DOT)
