@@ -83,9 +83,8 @@ def compile(args: argparse.Namespace) -> int:  # noqa: A001 - the command's name
         diagnostics += output.diagnostics
     if output is None or has_errors(diagnostics):
         _emit(args, diagnostics, sources)
-        if not has_errors(diagnostics):  # the front end gave no IR and no reason
-            print("mlopsdsl: error: this build cannot lower specs to the IR yet; nothing written", file=sys.stderr)
-            return EXIT_USAGE
+        if not has_errors(diagnostics):  # no IR and no reason: a bug, reported as the internal error it is
+            raise RuntimeError("the front end produced neither an IR nor a diagnostic")
         print(f"mlopsdsl: nothing written to {args.out}: the spec has errors", file=sys.stderr)
         return EXIT_ERRORS
     if args.check:

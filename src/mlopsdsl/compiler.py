@@ -40,11 +40,8 @@ class Output:
 
 def build(spec: str, env: str | None = None) -> Any:
     """The front end up to the IR: `driver.build_ir`'s Result (`.ir`, `.diagnostics`, `.sources`)."""
-    from mlopsdsl import driver
+    from mlopsdsl.driver import build_ir
 
-    build_ir = getattr(driver, "build_ir", None)
-    if build_ir is None:  # being written; until it lands the checker runs alone and `.ir` stays None
-        return driver.check_file(spec, env=env)
     return build_ir(spec, env=env)
 
 
