@@ -67,13 +67,11 @@ def write_spec(tmp_path: Path):
 def check_file(path: str | Path):
     """Checks one spec file with the fullest front end the driver offers; returns its Result.
 
-    The one place that knows the entry point: `driver.check_file` once it
-    exists (load, schema and semantic checks), `driver.front_end` until then.
+    What `validate` runs: load, schema and the semantic checks.
     """
-    from mlopsdsl import driver
+    from mlopsdsl.driver import check_file as check
 
-    entry = getattr(driver, "check_file", None) or driver.front_end
-    return entry(str(path))
+    return check(str(path))
 
 
 def validate_sarif(log: dict) -> None:

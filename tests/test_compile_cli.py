@@ -14,7 +14,7 @@ import pytest
 from mlopsdsl import cli, compiler, writer
 from mlopsdsl.backends.base import Artifact, Backend
 from mlopsdsl.ir import Patch, Project, Span
-from test_registry import FakeBackend, FakeEntryPoint, OtherBackend, use_backends
+from test_registry import FakeBackend, OtherBackend, use_backends
 
 TESTS = Path(__file__).resolve().parent
 PROJECT = Project(name="churn", version="1.2.0", spec_path="spec.yaml", labels={"team": "risk", "app": "churn"},

@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def diagnostics_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--format", choices=("text", "concise", "json", "sarif", "github"), default="text",
+        p.add_argument("--format", choices=FORMATS, default="text",
                        help="how diagnostics are printed (default: text)")
         p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                        help="colour text diagnostics (auto: on a terminal, unless NO_COLOR is set)")

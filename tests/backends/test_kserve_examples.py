@@ -23,10 +23,7 @@ CASES = [(spec, env) for spec in EXAMPLES
 
 @pytest.mark.parametrize("spec,env", CASES, ids=[f"{s.parent.name}-{e or 'no-env'}" for s, e in CASES])
 def test_example_compiles_and_is_judged(spec, env, tmp_path):
-    build_ir = getattr(driver, "build_ir", None)
-    if build_ir is None:
-        pytest.skip("the front end (driver.build_ir) is not there yet")
-    result = build_ir(str(spec), env=env)
+    result = driver.build_ir(str(spec), env=env)
     assert result.ok, [f"{d.code} {d.message}" for d in result.diagnostics]
     project = result.ir
     if project.serving is None:
@@ -45,9 +42,6 @@ def test_example_compiles_and_is_judged(spec, env, tmp_path):
 # (the vision transformer's `--image-size`), never an expression or a node's repr.
 @pytest.mark.parametrize("spec", EXAMPLES, ids=[p.parent.name for p in EXAMPLES])
 def test_no_expression_leaks_into_manifests(spec):
-    build_ir = getattr(driver, "build_ir", None)
-    if build_ir is None:
-        pytest.skip("the front end (driver.build_ir) is not there yet")
-    project = build_ir(str(spec), env=None).ir
+    project = driver.build_ir(str(spec), env=None).ir
     text = "".join(to_bytes(a).decode() for a in KServeBackend().compile(project) if a.path.endswith(".yaml"))
     assert "${{" not in text and "kind='" not in text

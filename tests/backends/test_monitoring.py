@@ -118,7 +118,6 @@ def test_minimal_monitoring_without_serving_or_notify(tmp_path):
     judge(tmp_path)
 
 
-@pytest.mark.skipif(not hasattr(driver, "build_ir"), reason="the front end's build_ir has not landed yet")
 @pytest.mark.parametrize("spec", sorted((REPO / "examples").glob("*/*.yaml")), ids=lambda p: p.stem)
 def test_examples_compile_and_pass(tmp_path, spec):
     result = driver.build_ir(str(spec))

@@ -128,7 +128,6 @@ def test_mutated_rules_fail_the_generated_test(tmp_path, alert, old, new):
 
 # --- examples ----------------------------------------------------------------------------------
 @needs_promtool
-@pytest.mark.skipif(not hasattr(driver, "build_ir"), reason="the front end's build_ir has not landed yet")
 @pytest.mark.parametrize("spec", sorted((REPO / "examples").glob("*/*.yaml")), ids=lambda p: p.stem)
 def test_examples_generated_tests_pass(tmp_path, spec):
     project = driver.build_ir(str(spec)).ir

@@ -43,7 +43,7 @@ def _check_call(ctx: CheckContext, step: StepDecl, exprs: ExprTable) -> None:
             ctx.error(codes.COMPONENT_INPUT_MISSING,
                       f"step '{step.name}' does not give required input '{name}' ({decl.type}) of "
                       f"component '{step.data['uses']}'", step.path + ("uses",),
-                      hint=f"add it under `inputs:` (artifacts, upstream values) or `params:` (constants)")
+                      hint="add it under `inputs:` (artifacts, upstream values) or `params:` (constants)")
         elif name in given:
             where = "inputs" if name in (step.data.get("inputs") or {}) else "params"
             checked = exprs.get(step.path + (where, name))

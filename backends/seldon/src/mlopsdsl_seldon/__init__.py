@@ -16,10 +16,8 @@ The field mapping, and what is written approximately or refused, is in docs/plug
 from __future__ import annotations
 
 from importlib import metadata as _metadata
-from typing import Optional
-
-from mlopsdsl.backends.base import Artifact, Backend, codes
-from mlopsdsl.ir import Project, Serving, Span
+from mlopsdsl.backends.base import Artifact, Backend
+from mlopsdsl.ir import Project, Serving
 
 from mlopsdsl_seldon import resources as r
 
