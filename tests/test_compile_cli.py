@@ -14,7 +14,8 @@ import pytest
 from mlopsdsl import cli, compiler, writer
 from mlopsdsl.backends.base import Artifact, Backend
 from mlopsdsl.ir import Patch, Project, Span
-from test_registry import FakeBackend, OtherBackend, use_backends
+# FakeEntryPoint is used through this module by the subprocess program below (`t.FakeEntryPoint`).
+from test_registry import FakeBackend, FakeEntryPoint, OtherBackend, use_backends  # noqa: F401
 
 TESTS = Path(__file__).resolve().parent
 PROJECT = Project(name="churn", version="1.2.0", spec_path="spec.yaml", labels={"team": "risk", "app": "churn"},
