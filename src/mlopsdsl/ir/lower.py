@@ -194,13 +194,6 @@ def _param(name: str, param: dict[str, Any]) -> m.Param:
                    description=param.get("description", ""))
 
 
-def literal(value: Any) -> Lit:
-    """A YAML scalar as an IR literal."""
-    kind = "bool" if isinstance(value, bool) else "int" if isinstance(value, int) else \
-        "float" if isinstance(value, float) else "str"
-    return Lit(value=value, type=kind)
-
-
 def seconds(value: Any) -> float | None:
     parsed = parse_duration(value) if isinstance(value, str) else None
     return parsed.seconds if parsed else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Union
 
-from mlopsdsl.check.exprs import Checked
+from mlopsdsl.check.exprs import Checked, literal_type
 from mlopsdsl.expr import ast
 from mlopsdsl.expr import types as t
 from mlopsdsl.expr.contexts import builtin
@@ -109,9 +109,13 @@ def _literal(node: ast.Lit) -> ir.Lit:
         return ir.Lit(value=value.fraction, type="percent", text=value.text)
     if isinstance(value, Memory):
         return ir.Lit(value=value.bytes, type="memory", text=value.text)
-    kind = "bool" if isinstance(value, bool) else "int" if isinstance(value, int) else \
-        "float" if isinstance(value, float) else "str"
-    return ir.Lit(value=value, type=kind, text="")
+    return literal(value)
+
+
+def literal(value: Any) -> ir.Lit:
+    """A plain scalar (from YAML or an expression) as an IR literal; anything else reads as text."""
+    kind = literal_type(value)
+    return ir.Lit(value=value, type="str" if kind == t.UNKNOWN else str(kind))
 
 
 def type_name(found: t.Type) -> str:

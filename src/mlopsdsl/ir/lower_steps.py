@@ -8,7 +8,8 @@ from mlopsdsl.check.names import step_id
 from mlopsdsl.check.symbols import StepDecl
 from mlopsdsl.ir import models as m
 from mlopsdsl.ir.expr import ListExpr, Lit, SecretRef, Template
-from mlopsdsl.ir.lower_expr import type_name
+from mlopsdsl.ir.lower import seconds
+from mlopsdsl.ir.lower_expr import lit_text, literal, type_name
 
 
 def lower_step(low, step: StepDecl) -> m.Step:
@@ -24,7 +25,7 @@ def lower_step(low, step: StepDecl) -> m.Step:
         when=low.expr(base + ("when",)) if "when" in data else None,
         after=tuple(a for a in data.get("after") or () if isinstance(a, str)), depends_on=tuple(depends),
         for_each=_for_each(low, step), retry=_retry(data.get("retries")),
-        timeout=_seconds(data.get("timeout")), cache=bool(data.get("cache", True)),
+        timeout=seconds(data.get("timeout")), cache=bool(data.get("cache", True)),
         env=tuple(lower_env(low, base + ("env",), data.get("env") or {})),
         resources=lower_resources(data.get("resources")),
         node_selector={str(k): str(v) for k, v in (data.get("node_selector") or {}).items()},
@@ -43,7 +44,7 @@ def _command(low, step: StepDecl) -> list[Any]:
         elif hasattr(lowered, "kind"):  # `${{ params.lr }}` alone: a run-time value, one part of text
             out.append(Template(parts=(lowered,)))
         else:
-            out.append(_scalar_text(lowered))
+            out.append(lit_text(literal(lowered)))
     return out
 
 
@@ -67,8 +68,6 @@ def _inputs(low, step: StepDecl) -> list[m.Input]:
         if isinstance(lowered, Template):
             lowered = Lit(value=low.plain(path, raw), type="str")
         elif isinstance(lowered, str) or not hasattr(lowered, "kind"):
-            from mlopsdsl.ir.lower import literal
-
             lowered = literal(lowered)
         out.append(m.Input(name=name, type=type_name(types[name]) if name in types else lowered.type,
                            source=lowered))
@@ -80,8 +79,6 @@ def _for_each(low, step: StepDecl) -> m.ForEach | None:
     if raw is None:
         return None
     if isinstance(raw, list):
-        from mlopsdsl.ir.lower import literal
-
         items = tuple(literal(v) for v in raw)
         items = ListExpr(items=items, type=f"list[{items[0].type if items else 'unknown'}]")
     else:
@@ -96,8 +93,8 @@ def _retry(raw: Any) -> m.Retry | None:
     if isinstance(raw, int):
         return m.Retry(count=raw) if raw > 0 else None
     if isinstance(raw, dict) and raw.get("count", 0) > 0:
-        return m.Retry(count=raw["count"], backoff=_seconds(raw.get("backoff")),
-                       max_backoff=_seconds(raw.get("max_backoff")),
+        return m.Retry(count=raw["count"], backoff=seconds(raw.get("backoff")),
+                       max_backoff=seconds(raw.get("max_backoff")),
                        factor=float(raw["factor"]) if raw.get("factor") is not None else None)
     return None
 
@@ -113,7 +110,7 @@ def lower_env(low, base, env: dict[str, Any]) -> list[m.EnvVar]:
         elif hasattr(lowered, "kind"):  # a whole-value expression: spliced as text
             out.append(m.EnvVar(name=name, value=Template(parts=(lowered,))))
         else:
-            out.append(m.EnvVar(name=name, value=_scalar_text(lowered)))
+            out.append(m.EnvVar(name=name, value=lit_text(literal(lowered))))
     return out
 
 
@@ -130,15 +127,3 @@ def lower_resources(raw: Any) -> m.Resources:
 
 def _quantity(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def _scalar_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _seconds(value: Any) -> float | None:
-    from mlopsdsl.ir.lower import seconds  # lower imports this module lazily; import back the same way
-
-    return seconds(value)
