@@ -6,9 +6,11 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlopsdsl.expr import ast
-from mlopsdsl.expr.parser import SyntaxProblem, parse_expression
+from mlopsdsl.expr.parser import SyntaxProblem, _lark, parse_expression
 from mlopsdsl.expr.template import split
 from mlopsdsl.expr.units import Duration, Memory, Percent
 
@@ -170,3 +172,47 @@ def test_split_reports_an_unclosed_expression():
 def test_importing_the_package_does_not_import_lark():
     code = "import mlopsdsl.expr, sys; assert 'lark' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# The dotted-name fast path must build exactly what the grammar does, and must never accept
+# a text the grammar reads differently (a keyword, a subtraction, spaces around a dot).
+# (lark's contextual lexer reads a lone `or` as a name; the fast path leaves such oddities to it.)
+_piece = st.sampled_from(["a", "b9", "_x", "or", "and", "not", "true", "false", "notx", "orange",
+                          "prep-data", "x-1", "-", ".", " ", "\t", "\n", "[", "'k'", "]", "1", "1.5"])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_piece, min_size=1, max_size=8).map("".join))
+def test_name_fast_path_agrees_with_the_grammar(text):
+    from mlopsdsl.expr.parser import _name_path
+
+    import lark
+
+    fast = _name_path(text)
+    try:
+        slow = _lark().parse(text)
+    except lark.exceptions.UnexpectedInput:
+        assert fast is None
+        return
+    if fast is not None:
+        assert slow == fast
+    elif (isinstance(slow, ast.Name) and slow.parts[0] not in ("or", "and") and "[" not in text
+          and not any(c in text.strip() for c in " \t\n")):
+        raise AssertionError(f"the fast path missed a plain dotted name: {text!r}")
+
+
+@pytest.mark.parametrize("text", ["steps.prep-data.outputs.model", "  params.lr\n", "item", "params.not",
+                                  "a.b-c-d"])
+def test_name_fast_path_takes_common_names(text):
+    from mlopsdsl.expr.parser import _name_path
+
+    assert _name_path(text) is not None
+    assert _lark().parse(text) == _name_path(text)
+
+
+@pytest.mark.parametrize("text", ["true", "not x", "x-1", "params . lr", "steps['a'].x", "params.x-1", "a.",
+                                  ".a", "1a"])
+def test_name_fast_path_leaves_the_rest_to_lark(text):
+    from mlopsdsl.expr.parser import _name_path
+
+    assert _name_path(text) is None
