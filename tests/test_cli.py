@@ -212,3 +212,19 @@ def test_schema_prints_json_and_out_writes_it(tmp_path):
     rc, printed, _ = run_cli("schema", "--out", target)
     assert rc == 0 and printed == ""
     assert target.read_text(encoding="utf-8") == out == (REPO / "schemas/mlopsdsl.schema.json").read_text(encoding="utf-8")
+
+
+def test_the_console_script_exits_fast_without_losing_output(tmp_path, capsys):
+    """`run` leaves through os._exit: the report must still arrive whole, through a pipe, with its code."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import gen_spec
+
+    spec = tmp_path / "wide.yaml"
+    spec.write_text(gen_spec.generate(300, "mixed"), encoding="utf-8")
+    expected_code = cli.main(["validate", str(spec)])
+    expected = capsys.readouterr().out
+    assert expected.count("warning[MLD403]") > 50  # a report large enough to need several pipe buffers
+    rc, out, _ = run_cli("validate", str(spec), env={"PYTHONUNBUFFERED": None})  # buffered, as users run it
+    assert (rc, out) == (expected_code, expected)
+    rc, out, _ = run_cli("validate", str(tmp_path / "missing.yaml"))
+    assert rc == 2 and "MLD101" in out

@@ -1,5 +1,3 @@
-import sys
+from mlopsdsl.cli import run
 
-from mlopsdsl.cli import main
-
-sys.exit(main())
+run()

@@ -11,7 +11,7 @@ import argparse
 import gc
 import os
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 
 EXAMPLES = """\
@@ -95,6 +95,22 @@ def use_color(choice: str, stream) -> bool:
     if choice == "never" or os.environ.get("NO_COLOR"):
         return False
     return hasattr(stream, "isatty") and stream.isatty()
+
+
+def run() -> NoReturn:
+    """The console script: `main`, then leave without tearing the heap down.
+
+    Freeing a large spec's objects one by one at interpreter exit took ~50 ms of a
+    ~370 ms validate at 1,000 steps, for memory the OS reclaims anyway (mypy exits
+    the same way). Every file is closed by now; the standard streams are flushed here.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # a reader that went away; a stream closed by a handler
+            pass
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
