@@ -224,7 +224,8 @@ def test_the_console_script_exits_fast_without_losing_output(tmp_path, capsys):
     expected_code = cli.main(["validate", str(spec)])
     expected = capsys.readouterr().out
     assert expected.count("warning[MLD403]") > 50  # a report large enough to need several pipe buffers
-    rc, out, _ = run_cli("validate", str(spec), env={"PYTHONUNBUFFERED": None})  # buffered, as users run it
+    buffered = {"PYTHONUNBUFFERED": None}  # as users run it: a short report stays in the buffer until exit
+    rc, out, _ = run_cli("validate", str(spec), env=buffered)
     assert (rc, out) == (expected_code, expected)
-    rc, out, _ = run_cli("validate", str(tmp_path / "missing.yaml"))
+    rc, out, _ = run_cli("validate", str(tmp_path / "missing.yaml"), env=buffered)
     assert rc == 2 and "MLD101" in out
