@@ -62,7 +62,8 @@ def check_file(path: str, *, env: str | None = None, limits: Limits | None = Non
     names = [env] if env else [None] + _overriding_environments(result.document.data)
     seen = {_identity(d) for d in result.diagnostics}
     for name in names:
-        checked, diagnostics = _check_variant(result, name)
+        # Variants after the base spec reuse its results where they cannot differ (CheckContext.base).
+        checked, diagnostics = _check_variant(result, name, base=None if env else result.checked)
         if name is None or name == env:
             result.checked = checked
         for diagnostic in diagnostics:
@@ -93,7 +94,7 @@ def _identity(d: Diagnostic) -> tuple:
     return (d.code.code, d.span, d.message)
 
 
-def _check_variant(result: Result, env: str | None):
+def _check_variant(result: Result, env: str | None, base: Any = None):
     from mlopsdsl import schema
     from mlopsdsl.check import check_spec
     from mlopsdsl.check.context import CheckContext, OverlayIndex
@@ -117,7 +118,7 @@ def _check_variant(result: Result, env: str | None):
         diagnostics += schema.validate(overlaid)
         if has_errors(diagnostics):
             return None, diagnostics
-        ctx = CheckContext(data, index, document.source, env_name=env, overridden=tuple(overrides))
+        ctx = CheckContext(data, index, document.source, env_name=env, overridden=tuple(overrides), base=base)
     else:
         ctx = CheckContext(document.data, document.index, document.source)
     checked = check_spec(ctx)

@@ -55,6 +55,10 @@ def check_spec(ctx: CheckContext) -> CheckedSpec:
     check_serving_rules(ctx, exprs)
     check_drift(ctx)
     check_unique_names(ctx)
-    graph = build_graph(ctx, symbols, exprs)
-    order = check_graph(ctx, symbols, exprs, graph)
+    if ctx.unchanged("pipeline") and exprs.same_as(ctx.base.exprs):
+        # The DAG is made of the steps and their expressions only: the base run's graph is this one.
+        graph, order = ctx.base.graph, ctx.base.order
+    else:
+        graph = build_graph(ctx, symbols, exprs)
+        order = check_graph(ctx, symbols, exprs, graph)
     return CheckedSpec(ctx, symbols, exprs, order, graph)

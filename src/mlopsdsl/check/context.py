@@ -59,6 +59,9 @@ class CheckContext:
     sources: dict[str, SourceFile] = field(default_factory=dict)
     # for an environment variant: the document paths its `set:` replaced (None: the base spec)
     overridden: tuple[Path, ...] | None = None
+    # the base spec's CheckedSpec when this variant is checked after it in the same run. What the
+    # variant did not change was reported there, so checks may skip it (see `unchanged`).
+    base: Any = None
     _strings: list[tuple[Path, str, Any]] | None = field(default=None, repr=False)
 
     def span(self, path: Path, *, key: bool = False) -> Span:
@@ -68,16 +71,38 @@ class CheckContext:
         """(path, string, the mapping key it sits under or None) for every string of the spec.
 
         Computed once and shared by the checks that look at all text. With
-        `changed_only`, an environment variant lists only its overridden subtrees
-        (for checks whose findings elsewhere are the base spec's, already reported).
+        `changed_only`, a variant checked after its base lists only its overridden
+        subtrees: a check of one string at a time found the rest in the base run.
         """
+        if changed_only and self.base is not None:
+            return self._changed_strings()
         if self._strings is None:
             self._strings = []
             _collect(self.data, (), self._strings)
-        if not changed_only or self.overridden is None:
-            return self._strings
-        roots = self.overridden
-        return [entry for entry in self._strings if any(entry[0][:len(root)] == root for root in roots)]
+        return self._strings
+
+    def _changed_strings(self) -> list[tuple[Path, str, Any]]:
+        out: list[tuple[Path, str, Any]] = []
+        roots = self.overridden or ()
+        for root in roots:
+            if any(root[:len(other)] == other for other in roots if other != root):
+                continue  # inside another override, listed with it
+            value = value_at(self.data, root)
+            if isinstance(value, str):
+                out.append((root, value, root[-1] if isinstance(root[-1], str) else None))
+            elif isinstance(value, (dict, list)):
+                _collect(value, root, out)
+        return out
+
+    def unchanged(self, *sections: str) -> bool:
+        """True when this variant has a base run and left these top-level sections as they were.
+
+        The overlay copies only what it changes, so an untouched section is the very
+        object the base run checked: whatever reads only these sections would report
+        what the base run reported already.
+        """
+        base = self.base.ctx.data if self.base is not None else None
+        return base is not None and all(self.data.get(s) is base.get(s) for s in sections)
 
     def report(self, code: codes.Code, message: str, path: Path, *, hint: str | None = None, key: bool = False,
                span: Span | None = None, related: tuple[Related, ...] = ()) -> None:
@@ -89,6 +114,18 @@ class CheckContext:
     def section(self, name: str) -> dict[str, Any]:
         value = self.data.get(name)
         return value if isinstance(value, dict) else {}
+
+
+def value_at(data: Any, path: Path) -> Any:
+    """The value at a document path, or None when the path leads nowhere."""
+    for part in path:
+        if isinstance(data, dict) and isinstance(part, str):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
 
 
 def _collect(value: Any, path: Path, out: list[tuple[Path, str, Any]]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlopsdsl.check.context import CheckContext
+from mlopsdsl.check.context import CheckContext, value_at
 from mlopsdsl.check.symbols import StepDecl, Symbols
 from mlopsdsl.diagnostics import codes
 from mlopsdsl.expr import ast
@@ -36,6 +36,20 @@ class Checked:
     scope: "SpecScope"
     context: str
 
+    def same_check(self, other: "Checked") -> bool:
+        """The same text checked in the same context against the same names: the same result."""
+        return (self is other or self.parsed.value == other.parsed.value and self.context == other.context
+                and self.scope.key == other.scope.key)
+
+
+@dataclass
+class StepRecord:
+    """What checking one step's strings depended on, and which entries of the table it made."""
+
+    raw: dict[str, Any]  # the step as written (the overlay shares it when a variant leaves it alone)
+    component: tuple[str, str] | None  # (path, text) of the component it uses
+    paths: list[Path] = field(default_factory=list)
+
 
 @dataclass
 class ExprTable:
@@ -43,6 +57,26 @@ class ExprTable:
     # step name -> {upstream step: the paths whose expressions reference it}
     edges: dict[str, dict[str, list[Path]]] = field(default_factory=dict)
     input_types: dict[str, dict[str, t.Type]] = field(default_factory=dict)
+    scope_key: tuple = ()  # the global names the expressions were resolved against
+    steps: dict[str, StepRecord] = field(default_factory=dict)
+
+    def same_as(self, other: "ExprTable") -> bool:
+        """Every expression here was checked as in `other`, and there are no others."""
+        if len(self.by_path) != len(other.by_path):
+            return False
+        for path, checked in self.by_path.items():
+            theirs = other.by_path.get(path)
+            if theirs is None or not checked.same_check(theirs):
+                return False
+        return True
+
+    def reuse_step(self, base: "ExprTable", name: str) -> None:
+        """Take a step's results from the base spec's table (see `check_expressions`)."""
+        record = self.steps[name] = base.steps[name]
+        for path in record.paths:
+            self.by_path[path] = base.by_path[path]
+        self.edges[name] = base.edges[name]
+        self.input_types[name] = base.input_types[name]
 
     def get(self, path: Path) -> Checked | None:
         return self.by_path.get(tuple(path))
@@ -136,16 +170,24 @@ def global_names(ctx: CheckContext, symbols: Symbols) -> dict[tuple[str, ...], t
 
 
 def check_expressions(ctx: CheckContext, symbols: Symbols) -> ExprTable:
-    table = ExprTable()
+    """Check every expression of the spec.
+
+    A variant checked after its base (`ctx.base`) with the same global names
+    takes from the base every step it shares with it, and checks as text only
+    the strings it overrode: anything else would give the base's results again.
+    """
     scope = make_scope(None, global_names(ctx, symbols))
+    table = ExprTable(scope_key=scope.key)
+    base = ctx.base.exprs if ctx.base is not None and ctx.base.exprs.scope_key == scope.key else None
     checked_paths: set[Path] = set()
     missing = object()
+    recording: list[Path] | None = None
 
     def check(path: Path, context: str, using: SpecScope = scope, *, document=None,
               store: Path | None = None, value: Any = missing) -> Checked | None:
         """Check the string at `path` (of the spec, or of a component `document`); keep it under `store`."""
         if value is missing:
-            value = _at(ctx.data if document is None else document.data, path)
+            value = value_at(ctx.data if document is None else document.data, path)
         checked_paths.add(path)
         if not isinstance(value, str) or (context_is_text(context) and "${{" not in value):
             return None
@@ -168,10 +210,21 @@ def check_expressions(ctx: CheckContext, symbols: Symbols) -> ExprTable:
         result = Checked(parsed, found, using, context)
         if document is None or store is not None:
             table.by_path[store or path] = result
+            if recording is not None:
+                recording.append(store or path)
         return result
 
     for step in symbols.all_steps():
+        raw = value_at(ctx.data, step.path)
+        component = (step.component.path, step.component.document.source.text) if step.component else None
+        previous = base.steps.get(step.name) if base is not None else None
+        if previous is not None and previous.raw is raw and previous.component == component:
+            table.reuse_step(base, step.name)
+            continue
+        record = table.steps[step.name] = StepRecord(raw, component)
+        recording = record.paths
         _check_step(ctx, step, scope, table, check)
+        recording = None
     serving = ctx.section("serving")
     if serving:
         check(("serving", "model"), "serving_model")
@@ -191,7 +244,13 @@ def check_expressions(ctx: CheckContext, symbols: Symbols) -> ExprTable:
         check(("tracking", "wandb", "api_key"), "secret_ref")
     # Everything else that holds `${{` is text with metadata/params/env/model in it. An environment's
     # `set:` values are checked where they land, in the context of that place, when the variant is.
-    for path, value, _ in ctx.strings():
+    if base is not None:
+        roots = ctx.overridden or ()
+        for path, checked in base.by_path.items():
+            if checked.context == "text" and path not in checked_paths \
+                    and not any(path[:len(root)] == root for root in roots):
+                table.by_path[path] = checked
+    for path, value, _ in ctx.strings(changed_only=base is not None):
         if "${{" in value and path not in checked_paths and path[:1] != ("patches",) and not _is_set_value(path):
             check(path, "text", value=value)
     return table
@@ -207,7 +266,7 @@ def context_is_text(context: str) -> bool:
 
 def _check_step(ctx: CheckContext, step: StepDecl, scope: SpecScope, table: ExprTable, check) -> None:
     base = step.path
-    raw = _at(ctx.data, base)
+    raw = value_at(ctx.data, base)
     raw = raw if isinstance(raw, dict) else {}
     edges = table.edges.setdefault(step.name, {})
     item_type = t.UNKNOWN
@@ -270,14 +329,3 @@ def literal_type(value: Any) -> t.Type:
     if isinstance(value, float):
         return t.FLOAT
     return t.STR if isinstance(value, str) else t.UNKNOWN
-
-
-def _at(data: Any, path: Path) -> Any:
-    for part in path:
-        if isinstance(data, dict) and isinstance(part, str):
-            data = data.get(part)
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
-            data = data[part]
-        else:
-            return None
-    return data
