@@ -17,6 +17,7 @@ span still leaves the caret under the right character.
 from __future__ import annotations
 
 import codecs
+import re
 import os
 import unicodedata
 
@@ -59,9 +60,13 @@ def _is_unsafe(char: str) -> bool:
     return unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS
 
 
+# Category Cc is exactly C0 (U+0000-U+001F), DEL and C1 (U+007F-U+009F).
+_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f" + "".join(sorted(_BIDI_CONTROLS)) + "]")
+
+
 def _clean(text: str) -> str:
-    """A message may quote the user's text (a key with an ESC in it): escape what is unsafe."""
-    return "".join(f"\\u{ord(c):04x}" if _is_unsafe(c) and c != "\n" else c for c in text)
+    """A message may quote the user's text (a key with an ESC in it): escape what is unsafe (not newlines)."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _char_width(char: str) -> int:
@@ -76,6 +81,8 @@ def _layout(line: str) -> tuple[str, list[int]]:
     The list has one more entry than the line has characters: the column just
     past its end, where a caret for an end-of-line span goes.
     """
+    if line.isascii() and line.isprintable():  # most lines: one column per character
+        return line, list(range(len(line) + 1))
     shown: list[str] = []
     starts: list[int] = []
     column = 0
