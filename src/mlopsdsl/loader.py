@@ -321,7 +321,8 @@ class _Walker:
     anchors: bool = True  # False when the text has no '&': no anchor, so no alias can occur
 
     def __post_init__(self) -> None:
-        self.index = SourceIndex(self.name)
+        self._nodes: dict[Path, NodeInfo] = {}  # filled directly, one store per node; the index wraps it
+        self.index = SourceIndex(self.name, self._nodes)
         if not self.anchors:
             # Without anchors every node is visited once; skip the alias bookkeeping.
             self._walk = self._walk_node  # type: ignore[method-assign]
@@ -337,7 +338,7 @@ class _Walker:
                 hint="a spec is a mapping: `apiVersion: mlopsdsl/v1`, `kind: Project`, `metadata: ...`"))
         return self._walk(root, (), None, 0)
 
-    def _walk(self, node: yaml.Node, path: Path, key_span: Span | None, depth: int) -> Any:
+    def _walk(self, node: yaml.Node, path: Path, key_node: yaml.Node | None, depth: int) -> Any:
         node_id = id(node)
         aliased = node_id in self._seen
         if aliased:
@@ -345,12 +346,14 @@ class _Walker:
         else:
             self._seen.add(node_id)
         try:
-            return self._walk_node(node, path, key_span, depth)
+            return self._walk_node(node, path, key_node, depth)
         finally:
             if aliased:
                 self._in_alias -= 1
 
-    def _walk_node(self, node: yaml.Node, path: Path, key_span: Span | None, depth: int) -> Any:
+    def _walk_node(self, node: yaml.Node, path: Path, key_node: yaml.Node | None, depth: int) -> Any:
+        # The hottest loop of `validate` (one call per YAML node): the index is filled directly,
+        # and spans are left to NodeInfo to make if anyone asks.
         if self._in_alias:
             self._alias_nodes += 1
             if self._alias_nodes > self.limits.max_alias_nodes:
@@ -359,42 +362,41 @@ class _Walker:
                     f"aliases expand to more than {self.limits.max_alias_nodes:,} nodes",
                     _span(self.name, node), path,
                     hint="this looks like a 'billion laughs' file; write the values out, or use `defaults:`"))
-        if not node.tag.startswith(_TAG):
+        tag = node.tag
+        ours = tag.startswith(_TAG)
+        if not ours:
             self._tag_error(node, path)
-        span = _span(self.name, node)
         if isinstance(node, yaml.ScalarNode):
-            self.index.add(path, NodeInfo(span, key_span, node.style or "", node.start_mark.index))
-            return _scalar_value(node) if node.tag.startswith(_TAG) else node.value
+            self._nodes[path] = NodeInfo.from_marks(self.name, node.start_mark, node.end_mark, key_node,
+                                                    node.style or "")
+            return node.value if tag == _STR or not ours else _scalar_value(node)
         if depth >= self.limits.max_depth:
             raise _Blocker(_too_deep(self.name, node.start_mark, self.limits))
-        self.index.add(path, NodeInfo(span, key_span, None, node.start_mark.index))
+        self._nodes[path] = NodeInfo.from_marks(self.name, node.start_mark, node.end_mark, key_node, None)
+        walk = self._walk
         if isinstance(node, yaml.SequenceNode):
-            return [self._walk(item, path + (i,), None, depth + 1) for i, item in enumerate(node.value)]
-        return self._walk_mapping(node, path, depth)
-
-    def _walk_mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
+            return [walk(item, path + (i,), None, depth + 1) for i, item in enumerate(node.value)]
         result: dict[str, Any] = {}
-        key_spans: dict[str, Span] = {}
+        key_nodes: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
-            key_span = _span(self.name, key_node)
             if not isinstance(key_node, yaml.ScalarNode):
                 self.diagnostics.append(Diagnostic(
                     codes.COMPLEX_KEY, "a mapping key must be a plain name, not a list or mapping",
-                    key_span, path, hint="write the key as text"))
+                    _span(self.name, key_node), path, hint="write the key as text"))
                 continue
             if not key_node.tag.startswith(_TAG):
                 self._tag_error(key_node, path)
             key = key_node.value
-            if key in key_spans:
-                first = key_spans[key]
+            if key in key_nodes:
+                first = _span(self.name, key_nodes[key])
                 self.diagnostics.append(Diagnostic(
                     codes.DUPLICATE_KEY, f"duplicate key '{key}' (first defined at line {first.line})",
-                    key_span, path + (key,),
+                    _span(self.name, key_node), path + (key,),
                     hint="remove one of them; YAML parsers disagree on which one wins",
                     related=(Related(first, f"'{key}' first defined here"),)))
                 continue
-            key_spans[key] = key_span
-            result[key] = self._walk(value_node, path + (key,), key_span, depth + 1)
+            key_nodes[key] = key_node
+            result[key] = walk(value_node, path + (key,), key_node, depth + 1)
         return result
 
     def _tag_error(self, node: yaml.Node, path: Path = ()) -> None:

@@ -9,7 +9,7 @@ Lines and columns are 1-based and count characters (code points), as editors do.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, NamedTuple, Union
+from typing import Any, Iterable, NamedTuple, Union
 
 PathPart = Union[str, int]
 Path = tuple[PathPart, ...]
@@ -44,19 +44,63 @@ class Span(NamedTuple):
         return f"{self.file}:{self.line}:{self.col}"
 
 
-class NodeInfo(NamedTuple):
+class NodeInfo:
     """Where one value sits, and where its key sits when it is a mapping value.
 
     `style` is the YAML scalar style (``""`` plain, ``"'"``, ``'"'``, ``"|"``,
     ``">"``) or ``None`` for collections; `offset` is the character offset of
     the value's first character in the file text. Together they let the
     expression parser map a column inside ``${{ }}`` back into the file.
+
+    The loader records one per YAML node (tens of thousands in a large spec) and
+    checks look at few, so `from_marks` keeps the parser's marks and the spans
+    are made on first use; that was a third of loading a 1,000-step spec.
     """
 
-    span: Span
-    key_span: Span | None = None
-    style: str | None = None
-    offset: int = 0
+    __slots__ = ("_span", "_key_span", "_marks", "style", "offset")
+
+    def __init__(self, span: Span, key_span: Span | None = None, style: str | None = None, offset: int = 0) -> None:
+        self._span, self._key_span, self._marks = span, key_span, None
+        self.style, self.offset = style, offset
+
+    @classmethod
+    def from_marks(cls, file: str, start: Any, end: Any, key: Any, style: str | None) -> "NodeInfo":
+        """From a YAML parser's 0-based marks (`line`, `column`, `index`); `key` is the key's node or None."""
+        info = cls.__new__(cls)
+        info._marks, info.style, info.offset = (file, start, end, key), style, start.index
+        return info
+
+    @property
+    def span(self) -> Span:
+        if self._marks is not None:
+            self._resolve()
+        return self._span
+
+    @property
+    def key_span(self) -> Span | None:
+        if self._marks is not None:
+            self._resolve()
+        return self._key_span
+
+    def _resolve(self) -> None:
+        file, start, end, key = self._marks
+        self._span = _span_of(file, start, end)
+        self._key_span = _span_of(file, key.start_mark, key.end_mark) if key is not None else None
+        self._marks = None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NodeInfo) and (self.span, self.key_span, self.style, self.offset) == (
+            other.span, other.key_span, other.style, other.offset)
+
+    def __hash__(self) -> int:
+        return hash((self.span, self.style, self.offset))
+
+    def __repr__(self) -> str:
+        return f"NodeInfo(span={self.span!r}, key_span={self.key_span!r}, style={self.style!r}, offset={self.offset})"
+
+
+def _span_of(file: str, start: Any, end: Any) -> Span:
+    return Span(file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
 
 @dataclass
@@ -80,9 +124,9 @@ class SourceIndex:
 
     __slots__ = ("file", "_nodes")
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, nodes: dict[Path, NodeInfo] | None = None) -> None:
         self.file = file
-        self._nodes: dict[Path, NodeInfo] = {}
+        self._nodes: dict[Path, NodeInfo] = {} if nodes is None else nodes
 
     def add(self, path: Path, info: NodeInfo) -> None:
         self._nodes[path] = info
