@@ -50,12 +50,12 @@ class TableScope:
 
     def __init__(self, names: Mapping[tuple[str, ...], t.Type]) -> None:
         self._names = dict(names)
-        self._children: dict[tuple[str, ...], list[str]] = {}
+        # prefix -> the names one level below it, in declaration order (a dict: a list's `in` made
+        # this quadratic in the number of steps)
+        self._children: dict[tuple[str, ...], dict[str, None]] = {}
         for path in self._names:
             for k in range(len(path)):
-                siblings = self._children.setdefault(path[:k], [])
-                if path[k] not in siblings:
-                    siblings.append(path[k])
+                self._children.setdefault(path[:k], {})[path[k]] = None
 
     def resolve(self, parts: tuple[str, ...]) -> t.Type | Unresolved:
         found = self._names.get(parts)
@@ -70,7 +70,7 @@ class TableScope:
                 break
         prefix, dotted = parts[:known], ".".join(parts[:known])
         if known == len(parts):  # an intermediate node such as `steps.train.outputs`
-            options = [f"{dotted}.{c}" for c in self._children.get(prefix, [])]
+            options = [f"{dotted}.{c}" for c in self._children.get(prefix, ())]
             return Unresolved(f"`{dotted}` is not a value by itself", did_you_mean("", options) or None,
                               known=known - 1)
         leaf = self._names.get(prefix)
@@ -83,7 +83,7 @@ class TableScope:
                 return Unresolved(f"`{dotted}` declares no field '{bad}'",
                                   did_you_mean(bad, [f for f, _ in leaf.fields]), known=known)
             return Unresolved(f"`{dotted}` is a {leaf} and has no part '{bad}'", known=known)
-        hint = did_you_mean(bad, self._children.get(prefix, []))
+        hint = did_you_mean(bad, list(self._children.get(prefix, ())))
         if "-" in bad:
             hint = (hint + "; " if hint else "") + "to subtract, put spaces around '-'"
         where = f"`{dotted}` has no" if dotted else "no name"
