@@ -159,6 +159,14 @@ def test_deep_nesting_is_refused_without_composing(opener, monkeypatch):
     assert "64" in d.message and d.span.line == 1
 
 
+def test_brackets_after_a_dollar_do_not_nest():
+    """`${{` is not counted towards the depth bound; in flow context it is a syntax error, not nesting."""
+    text = "a: \"${{ x }}\"\nb: [${{ y }} ${[]}]"
+    assert loader._depth_bound(text) == 1 + 1 + len("b: [${{ y }} ${[]}]")  # `[` and the `[` of `[]`; the line
+    d = only(load("a: [\n" + " ${{\n" * 100_000)[1], "MLD106")  # composed on the main stack: no crash
+    assert d.span.line == 2
+
+
 def test_depth_limit_is_configurable():
     assert load("a: [[[1]]]", Limits(max_depth=3))[1][0].code.code == "MLD112"
     assert load("a: [[1]]", Limits(max_depth=3))[1] == []
