@@ -189,10 +189,12 @@ def _meant(symbols: Symbols, step: str, output: str) -> tuple[str, str]:
 
 def _check_unused(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, graph: Dag) -> None:
     consumed: set[tuple[str, str]] = set()
+    seen: set[int] = set()  # trees already read: equal expression texts share one tree
     for checked in exprs.by_path.values():
         for expression in checked.parsed.expressions:
-            if expression.node is None:
+            if expression.node is None or id(expression.node) in seen:
                 continue
+            seen.add(id(expression.node))
             for name in ast.names(expression.node):
                 if name.parts[0] == "steps" and len(name.parts) >= 4:
                     consumed.add(_meant(symbols, name.parts[1], name.parts[3]))
