@@ -216,3 +216,30 @@ def test_name_fast_path_leaves_the_rest_to_lark(text):
     from mlopsdsl.expr.parser import _name_path
 
     assert _name_path(text) is None
+
+
+def _find_close_by_hand(value: str, start: int) -> int:
+    """The character-by-character definition the regex version must keep."""
+    quote = None
+    i = start
+    while i < len(value):
+        ch = value[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif value.startswith("}}", i):
+            return i
+        i += 1
+    return value.find("}}", start)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(["}", "}}", "'", '"', "\\", "a", " ", "\n", "${{"]), max_size=14).map("".join))
+def test_closing_braces_are_found_outside_strings(value):
+    from mlopsdsl.expr.template import _find_close
+
+    assert _find_close(value, 0) == _find_close_by_hand(value, 0)

@@ -24,6 +24,8 @@ from mlopsdsl.expr.typecheck import check as typecheck
 from mlopsdsl.source import Path
 
 LOCAL_ROOTS = frozenset({"inputs", "outputs", "item"})
+# Contexts where a value is text that may hold `${{ }}`; elsewhere a value is one expression.
+TEXT_CONTEXTS = frozenset({"text", "run_arg", "step_env", "step_input"})
 _RECODE = {"params": codes.UNKNOWN_PARAM, "data": codes.UNKNOWN_DATA}
 
 
@@ -189,7 +191,7 @@ def check_expressions(ctx: CheckContext, symbols: Symbols) -> ExprTable:
         if value is missing:
             value = value_at(ctx.data if document is None else document.data, path)
         checked_paths.add(path)
-        if not isinstance(value, str) or (context_is_text(context) and "${{" not in value):
+        if not isinstance(value, str) or ("${{" not in value and context in TEXT_CONTEXTS):
             return None
         index = ctx.index if document is None else document.index
         info = index.get(path)
@@ -258,10 +260,6 @@ def check_expressions(ctx: CheckContext, symbols: Symbols) -> ExprTable:
 
 def _is_set_value(path: Path) -> bool:
     return len(path) >= 4 and path[0] == "environments" and path[2] == "set"
-
-
-def context_is_text(context: str) -> bool:
-    return context in ("text", "run_arg", "step_env", "step_input")
 
 
 def _check_step(ctx: CheckContext, step: StepDecl, scope: SpecScope, table: ExprTable, check) -> None:

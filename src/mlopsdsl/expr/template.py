@@ -12,6 +12,7 @@ The closing `}}` is the first one outside a quoted string, so
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from mlopsdsl.diagnostics import Diagnostic, codes
@@ -78,22 +79,21 @@ class ParsedValue:
         return self.span(expression.base + node.start, expression.base + (node.end if end is None else end))
 
 
+_CLOSE_OR_QUOTE = re.compile(r"\}\}|['\"]")
+# The rest of a quoted string after its opening quote: escapes skip one character.
+_QUOTED_REST = {q: re.compile(rf"(?:[^{q}\\]|\\.)*{q}", re.DOTALL) for q in "'\""}
+
+
 def _find_close(value: str, start: int) -> int:
     """Index of the `}}` that ends an expression starting at `start`, or -1."""
-    quote = None
     i = start
-    while i < len(value):
-        ch = value[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif value.startswith(CLOSE, i):
-            return i
-        i += 1
+    while (found := _CLOSE_OR_QUOTE.search(value, i)) is not None:
+        if found.group() == CLOSE:
+            return found.start()
+        rest = _QUOTED_REST[found.group()].match(value, found.end())
+        if rest is None:
+            break
+        i = rest.end()
     # An unterminated string inside: let the parser say so, if a `}}` exists at all.
     return value.find(CLOSE, start)
 
