@@ -81,11 +81,15 @@ class CheckContext:
             _collect(self.data, (), self._strings)
         return self._strings
 
+    def overrides(self, path: Path) -> bool:
+        """True when `path` lies in a value this variant's `set:` replaced."""
+        return _inside(path, self.overridden or ())
+
     def _changed_strings(self) -> list[tuple[Path, str, Any]]:
         out: list[tuple[Path, str, Any]] = []
         roots = self.overridden or ()
         for root in roots:
-            if any(root[:len(other)] == other for other in roots if other != root):
+            if _inside(root, [other for other in roots if other != root]):
                 continue  # inside another override, listed with it
             value = value_at(self.data, root)
             if isinstance(value, str):
@@ -114,6 +118,10 @@ class CheckContext:
     def section(self, name: str) -> dict[str, Any]:
         value = self.data.get(name)
         return value if isinstance(value, dict) else {}
+
+
+def _inside(path: Path, roots: Iterable[Path]) -> bool:
+    return any(path[:len(root)] == root for root in roots)
 
 
 def value_at(data: Any, path: Path) -> Any:

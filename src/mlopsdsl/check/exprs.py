@@ -225,7 +225,7 @@ def check_expressions(ctx: CheckContext, symbols: Symbols) -> ExprTable:
             continue
         record = table.steps[step.name] = StepRecord(raw, component)
         recording = record.paths
-        _check_step(ctx, step, scope, table, check)
+        _check_step(ctx, step, raw if isinstance(raw, dict) else {}, scope, table, check)
         recording = None
     serving = ctx.section("serving")
     if serving:
@@ -247,10 +247,8 @@ def check_expressions(ctx: CheckContext, symbols: Symbols) -> ExprTable:
     # Everything else that holds `${{` is text with metadata/params/env/model in it. An environment's
     # `set:` values are checked where they land, in the context of that place, when the variant is.
     if base is not None:
-        roots = ctx.overridden or ()
         for path, checked in base.by_path.items():
-            if checked.context == "text" and path not in checked_paths \
-                    and not any(path[:len(root)] == root for root in roots):
+            if checked.context == "text" and path not in checked_paths and not ctx.overrides(path):
                 table.by_path[path] = checked
     for path, value, _ in ctx.strings(changed_only=base is not None):
         if "${{" in value and path not in checked_paths and path[:1] != ("patches",) and not _is_set_value(path):
@@ -262,10 +260,10 @@ def _is_set_value(path: Path) -> bool:
     return len(path) >= 4 and path[0] == "environments" and path[2] == "set"
 
 
-def _check_step(ctx: CheckContext, step: StepDecl, scope: SpecScope, table: ExprTable, check) -> None:
+def _check_step(ctx: CheckContext, step: StepDecl, raw: dict[str, Any], scope: SpecScope, table: ExprTable,
+                check) -> None:
+    """`raw` is the step as written (without defaults or component)."""
     base = step.path
-    raw = value_at(ctx.data, base)
-    raw = raw if isinstance(raw, dict) else {}
     edges = table.edges.setdefault(step.name, {})
     item_type = t.UNKNOWN
     if "for_each" in raw:
