@@ -17,8 +17,8 @@ span still leaves the caret under the right character.
 from __future__ import annotations
 
 import codecs
-import re
 import os
+import re
 import unicodedata
 
 from mlopsdsl.diagnostics import Diagnostic, Severity
@@ -55,13 +55,13 @@ class _Painter:
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-def _is_unsafe(char: str) -> bool:
-    """Control characters would move the terminal's cursor or colour its text; they never reach it."""
-    return unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS
-
-
-# Category Cc is exactly C0 (U+0000-U+001F), DEL and C1 (U+007F-U+009F).
+# Control characters (category Cc: C0, DEL and C1) would move the terminal's cursor or colour its
+# text, and bidi controls reorder it; none reaches the terminal. A newline is one, but messages keep theirs.
 _UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f" + "".join(sorted(_BIDI_CONTROLS)) + "]")
+
+
+def _is_unsafe(char: str) -> bool:
+    return char == "\n" or _UNSAFE.match(char) is not None
 
 
 def _clean(text: str) -> str:
