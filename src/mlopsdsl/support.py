@@ -25,7 +25,7 @@ from mlopsdsl.diagnostics import codes
 
 __all__ = [
     "FRAMEWORKS", "MODEL_FORMATS", "PROTOCOLS", "RUNTIMES", "Problem", "Runtime",
-    "auto_runtime", "check_autoscaling", "check_canary_steps", "check_serving", "check_variant_weights",
+    "auto_runtime", "check_autoscaling", "check_deployment", "grpc_port", "check_canary_steps", "check_serving", "check_variant_weights",
     "runtimes_for",
 ]
 
@@ -45,6 +45,7 @@ class Runtime:
     name: str
     formats: dict[str, Optional[int]]  # model format -> priority when auto-selected; None: only when named
     protocols: tuple[str, ...]  # as the runtime declares them (grpc-v1 included where declared)
+    grpc_port: Optional[int] = None  # the container port its gRPC server listens on, where it serves grpc-v2
 
 
 # Only the runtimes that serve one of our frameworks; ordered as KServe lists them.
@@ -55,10 +56,13 @@ RUNTIMES: dict[str, Runtime] = {r.name: r for r in (
     Runtime("kserve-mlserver", {"sklearn": 2, "xgboost": 2, "lightgbm": 2}, ("v2",)),
     # predictiveserver sets autoSelect: false: it serves only when named.
     Runtime("kserve-predictiveserver", {"sklearn": None, "xgboost": None, "lightgbm": None}, ("v1", "v2")),
-    Runtime("kserve-torchserve", {"pytorch": 2}, ("v1", "v2", "grpc-v2")),
+    # TorchServe's inference gRPC port (KServe's samples' config.properties: grpc_inference_port=7070).
+    Runtime("kserve-torchserve", {"pytorch": 2}, ("v1", "v2", "grpc-v2"), grpc_port=7070),
     Runtime("kserve-tensorflow-serving", {"tensorflow": 2}, ("v1", "grpc-v1")),
     # Triton lists pytorch without autoSelect: TorchScript models need `runtime: kserve-tritonserver`.
-    Runtime("kserve-tritonserver", {"tensorflow": 1, "onnx": 1, "triton": 1, "pytorch": None}, ("v2", "grpc-v2")),
+    # Its container args: --grpc-port=9000 --http-port=8080.
+    Runtime("kserve-tritonserver", {"tensorflow": 1, "onnx": 1, "triton": 1, "pytorch": None}, ("v2", "grpc-v2"),
+            grpc_port=9000),
     Runtime("kserve-huggingfaceserver", {"huggingface": 1}, ("v2", "v1")),
     Runtime("kserve-huggingfaceserver-multinode", {"huggingface": 2}, ("v2", "v1")),
 )}
@@ -229,4 +233,60 @@ def check_serving(framework: str, protocol: str = "v1", runtime: Optional[str] =
         problems += check_canary_steps(canary_steps)
     problems += check_variant_weights(variant_weights)
     problems += check_autoscaling(deployment_mode, autoscale_metric, autoscale_target)
+    return problems
+
+
+def grpc_port(framework: str, protocol: str, runtime: Optional[str]) -> Optional[int]:
+    """The port gRPC requests must reach: the named runtime's, else the auto-selected one's (None: unknown)."""
+    if protocol != "grpc-v2":
+        return None
+    name = runtime if runtime is not None else auto_runtime(framework, protocol)
+    spec = RUNTIMES.get(name) if name else None
+    return spec.grpc_port if spec else None
+
+
+def _graph_protocol(framework: str, protocol: str, runtime: Optional[str]) -> Optional[str]:
+    """The protocol KServe's InferenceGraph calls a model's InferenceService with (v0.20
+    `GetPredictorEndpoint`): a named runtime's first REST protocol, else the declared one."""
+    spec = RUNTIMES.get(runtime) if runtime else None
+    if spec is None:
+        return protocol
+    return next((p for p in spec.protocols if p in ("v1", "v2")), None)
+
+
+def check_deployment(framework: str, protocol: str, runtime: Optional[str], deployment_mode: str, *,
+                     min_replicas: int, max_replicas: int,
+                     node_selector_at: Optional[tuple[str | int, ...]] = None,
+                     knative_features: Iterable[str] = (), declared_grpc_port: Optional[int] = None,
+                     variant_frameworks: Iterable[Optional[str]] = ()) -> list[Problem]:
+    """What KServe or Knative would refuse at admission, or deploy broken, beyond the support matrix."""
+    problems = []
+    if min_replicas > max_replicas:
+        problems.append(Problem(codes.REPLICA_BOUNDS, f"`replicas.min` ({min_replicas}) is above `replicas.max` "
+                                f"({max_replicas}); KServe refuses minReplicas > maxReplicas",
+                                None, ("serving", "replicas", "min")))
+    if (node_selector_at and deployment_mode == "serverless"
+            and "kubernetes.podspec-nodeselector" not in tuple(knative_features)):
+        problems.append(Problem(codes.KNATIVE_NODE_SELECTOR,
+                                "a GPU `type` becomes a nodeSelector, which Knative refuses by default",
+                                "enable `kubernetes.podspec-nodeselector` in Knative's config-features and declare it: "
+                                "`serving.knative_features: [kubernetes.podspec-nodeselector]`; or use "
+                                "`deployment_mode: raw`", node_selector_at))
+    if protocol == "grpc-v2" and declared_grpc_port is None and grpc_port(framework, protocol, runtime) is None:
+        problems.append(Problem(codes.GRPC_PORT_REQUIRED,
+                                f"which port serves gRPC is unknown for runtime '{runtime or framework}'",
+                                "set `serving.grpc_port` to the container port the model server's gRPC listens on",
+                                ("serving", "protocol")))
+    frameworks = [f for f in variant_frameworks]
+    if frameworks:
+        if protocol == "grpc-v2":
+            problems.append(Problem(codes.GRAPH_PROTOCOL, "the A/B InferenceGraph calls models over REST only, "
+                                    "not grpc-v2", "use protocol v1 or v2 for an A/B split", ("serving", "variants")))
+        else:
+            called = _graph_protocol(framework, protocol, runtime)
+            if called != protocol:
+                problems.append(Problem(codes.GRAPH_PROTOCOL,
+                                        f"the A/B InferenceGraph would call '{runtime}' over {called or 'no REST protocol'}, "
+                                        f"not {protocol}: KServe takes a named runtime's first listed protocol",
+                                        "leave `runtime` out so KServe selects one for the protocol", ("serving", "runtime")))
     return problems

@@ -136,12 +136,15 @@ FRAMEWORKS = {"sklearn": "v1", "xgboost": "v2", "lightgbm": "v1", "pytorch": "gr
 
 @pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
 def test_framework_becomes_model_format_and_is_judged(framework, tmp_path):
-    p = project(serving(framework=framework, protocol=FRAMEWORKS[framework]))
+    grpc = FRAMEWORKS[framework] == "grpc-v2"
+    p = project(serving(framework=framework, protocol=FRAMEWORKS[framework], grpc_port=7070 if grpc else None))
     files = compile_project(p)
     (doc,) = documents(files, "kserve/churn-api.yaml")
     model = doc["spec"]["predictor"]["model"]
+    # gRPC reaches the container only through a port Knative knows as h2c (KServe's gRPC examples)
+    ports = {"ports": [{"name": "h2c", "containerPort": 7070, "protocol": "TCP"}]} if grpc else {}
     assert model == {"modelFormat": {"name": framework}, "protocolVersion": FRAMEWORKS[framework],
-                     "storageUri": "s3://acme-ml/models/churn/1.4.0/"}
+                     "storageUri": "s3://acme-ml/models/churn/1.4.0/", **ports}
     assert doc["metadata"]["annotations"] == {"serving.kserve.io/deploymentMode": "Knative"}
     assert "PASS" in judge(files, tmp_path)
 

@@ -8,7 +8,7 @@ from mlopsdsl.check.context import CheckContext
 from mlopsdsl.check.exprs import ExprTable
 from mlopsdsl.diagnostics import codes
 from mlopsdsl.expr.units import parse_percent
-from mlopsdsl.support import check_serving
+from mlopsdsl.support import check_deployment, check_serving
 
 
 def _percents(values) -> list[float]:
@@ -17,6 +17,24 @@ def _percents(values) -> list[float]:
         parsed = parse_percent(value) if isinstance(value, str) else None
         out.append(parsed.fraction * 100 if parsed else float(value) if isinstance(value, (int, float)) else 0.0)
     return out
+
+
+def _mapping(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _gpu_type_path(serving: dict, variants: list[dict]):
+    """Where a GPU type (which becomes a nodeSelector) is written, if anywhere."""
+    owners = [(("serving",), serving)] + [(("serving", "variants", i), v) for i, v in enumerate(variants)]
+    for base, owner in owners:
+        gpu = _mapping(_mapping(owner.get("resources")).get("gpu"))
+        if gpu.get("type"):
+            return base + ("resources", "gpu", "type")
+    return None
 
 
 def check_serving_rules(ctx: CheckContext, exprs: ExprTable) -> None:
@@ -36,6 +54,15 @@ def check_serving_rules(ctx: CheckContext, exprs: ExprTable) -> None:
         variant_frameworks=[v.get("framework") for v in variants],
         autoscale_metric=autoscaling.get("metric"),
         autoscale_target=float(target) if isinstance(target, (int, float)) and not isinstance(target, bool) else None)
+    problems += check_deployment(
+        framework, serving.get("protocol") or "v1", serving.get("runtime"),
+        serving.get("deployment_mode") or "serverless",
+        min_replicas=_int(_mapping(serving.get("replicas")).get("min"), 1),
+        max_replicas=_int(_mapping(serving.get("replicas")).get("max"),
+                          max(_int(_mapping(serving.get("replicas")).get("min"), 1), 1)),
+        node_selector_at=_gpu_type_path(serving, variants),
+        knative_features=serving.get("knative_features") or (), declared_grpc_port=serving.get("grpc_port"),
+        variant_frameworks=[v.get("framework") for v in variants])
     for problem in problems:
         ctx.error(problem.code, problem.message, problem.path, hint=problem.hint)
     model = exprs.get(("serving", "model"))

@@ -141,6 +141,11 @@ ROLLOUT_NEEDS_KNATIVE = _code("MLD603", "rollout-needs-serverless", "Canary and 
 VARIANT_WEIGHTS = _code("MLD604", "variant-weights", "A/B variant weights must be whole percents above 0 that add up to less than 100% (the primary gets the rest).")
 CANARY_STEPS = _code("MLD605", "canary-steps", "Canary steps must be whole percents, strictly increasing, ending at 100%.")
 SERVING_AUTOSCALE_METRIC = _code("MLD606", "autoscale-metric", "The autoscaling metric or target does not fit the deployment mode (rps/concurrency need serverless; cpu is 1-100%).")
+REPLICA_BOUNDS = _code("MLD613", "replica-bounds", "`serving.replicas.min` is above `max`: KServe's admission webhook refuses the InferenceService.")
+STORAGE_URI_REQUIRED = _code("MLD614", "storage-uri-required", "`serving` has no `storage_uri`, so the kserve target refuses it: KServe would start a model server with nothing to load.")
+KNATIVE_NODE_SELECTOR = _code("MLD615", "knative-node-selector", "A serverless predictor would carry a nodeSelector, which Knative refuses unless its `kubernetes.podspec-nodeselector` feature is enabled (and declared in `serving.knative_features`).")
+GRPC_PORT_REQUIRED = _code("MLD616", "grpc-port-required", "`protocol: grpc-v2` needs the container's gRPC port (Knative routes gRPC only to a port named h2c); the runtime's is unknown, so `serving.grpc_port` must say it.")
+GRAPH_PROTOCOL = _code("MLD617", "inference-graph-protocol", "The A/B InferenceGraph would call the models over another protocol than `serving.protocol` (the graph speaks REST v1/v2 only, and reads a named runtime's first protocol).")
 
 # --- 7xx target support ----------------------------------------------------------
 UNSUPPORTED = _code("MLD701", "unsupported-construct", "The target cannot express a construct of the spec; nothing is silently dropped.")

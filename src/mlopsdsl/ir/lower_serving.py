@@ -8,6 +8,7 @@ from mlopsdsl.ir import models as m
 from mlopsdsl.ir.expr import DataRef, StepOutputRef
 from mlopsdsl.ir.lower import percent_number, seconds
 from mlopsdsl.ir.lower_steps import lower_env, lower_resources
+from mlopsdsl.support import grpc_port
 
 
 def lower_serving(low) -> m.Serving:
@@ -17,13 +18,16 @@ def lower_serving(low) -> m.Serving:
     autoscaling = serving.get("autoscaling") or {}
     framework = low.section("model").get("framework", "custom")
     minimum = int(replicas.get("min", 1))
+    protocol = serving.get("protocol", "v1")
     return m.Serving(
         name=serving["name"], namespace=low.environment.namespace if low.environment else "default",
         model_step=model.step if isinstance(model, StepOutputRef) else None,
         model_output=model.output if isinstance(model, StepOutputRef) else None,
         storage_uri=low.plain(("serving", "storage_uri"), serving.get("storage_uri", "")),
         storage_secret=serving.get("storage_secret"), framework=framework,
-        protocol=serving.get("protocol", "v1"), deployment_mode=serving.get("deployment_mode", "serverless"),
+        protocol=protocol, deployment_mode=serving.get("deployment_mode", "serverless"),
+        grpc_port=serving.get("grpc_port") or grpc_port(framework, protocol, serving.get("runtime")),
+        knative_features=tuple(serving.get("knative_features") or ()),
         runtime=serving.get("runtime"), min_replicas=minimum, max_replicas=int(replicas.get("max", max(minimum, 1))),
         autoscale_metric=autoscaling.get("metric"),
         autoscale_target=float(autoscaling["target"]) if "target" in autoscaling else None,
@@ -57,6 +61,7 @@ def _variant(low, i: int, variant: dict[str, Any], framework: str) -> m.Variant:
     base = ("serving", "variants", i)
     return m.Variant(name=variant["name"], storage_uri=low.plain(base + ("storage_uri",), variant["storage_uri"]),
                      weight=percent_number(variant["weight"]), framework=variant.get("framework", framework),
+                     version=str(variant["version"]) if "version" in variant else None,
                      resources=lower_resources(variant.get("resources")))
 
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from mlopsdsl.ir.expr import Expr, Text
 from mlopsdsl.source import Span
 
-IR_VERSION = "1.0"
+IR_VERSION = "1.1"
 
 ARTIFACT_TYPES = ("Dataset", "Model", "Metrics", "ClassificationMetrics", "HTML", "Markdown", "Artifact")
 PARAMETER_TYPES = ("int", "float", "bool", "str")
@@ -187,6 +187,7 @@ class Variant(_IR):
     storage_uri: str
     weight: float  # percent
     framework: str
+    version: Optional[str] = None  # the variant model's own version (its `app.kubernetes.io/version` label)
     resources: Resources = Resources()
 
 
@@ -201,6 +202,8 @@ class Serving(_IR):
     protocol: Literal["v1", "v2", "grpc-v2"] = "v1"
     deployment_mode: Literal["serverless", "raw"] = "serverless"
     runtime: Optional[str] = None
+    grpc_port: Optional[int] = None  # the container port serving gRPC (grpc-v2): declared, else the runtime's
+    knative_features: tuple[str, ...] = ()  # Knative config-features flags the cluster has enabled
     min_replicas: int = 1
     max_replicas: int = 1
     autoscale_metric: Optional[Literal["rps", "concurrency", "cpu", "memory"]] = None

@@ -15,6 +15,8 @@ def _serving() -> Schema:
         "storage_uri": field(ref("storage_uri"), "Where this variant's model files are."),
         "weight": field(ref("percent"), "Share of the traffic, e.g. `20%`; the main model gets the rest."),
         "framework": field(FRAMEWORK, "The variant's framework, when it differs from `model.framework`."),
+        "version": field(TEXT, "The variant model's version: its own `app.kubernetes.io/version` label "
+                               "(left out when not given, never the primary's).", examples=["1.0.0"]),
         "resources": field(ref("serving_resources"), "The variant's resources, when they differ."),
     }, required=("name", "storage_uri", "weight"), title="Variant")
     return obj({
@@ -31,6 +33,15 @@ def _serving() -> Schema:
                                        "raw": "Plain Deployment and HPA."}),
                                  "How KServe deploys the model (default `serverless`).", default="serverless"),
         "runtime": field(ref("dns_label"), "A ServingRuntime name, to override the one chosen from the framework."),
+        "grpc_port": field({"type": "integer", "minimum": 1, "maximum": 65535},
+                           "With `protocol: grpc-v2`, the container port the model server's gRPC listens on "
+                           "(declared as Knative's `h2c` port). Default: the runtime's (Triton 9000, TorchServe 7070).",
+                           examples=[9000]),
+        "knative_features": field(list_of(enum({
+            "kubernetes.podspec-nodeselector": "Knative accepts `nodeSelector` (needed for a GPU `type`)."}),
+            uniqueItems=True),
+            "Knative `config-features` flags your cluster has enabled; Knative refuses the pod fields they "
+            "guard otherwise.", examples=[["kubernetes.podspec-nodeselector"]]),
         "replicas": field(obj({
             "min": field({"type": "integer", "minimum": 0}, "Fewest replicas (`0` = scale to zero)."),
             "max": field({"type": "integer", "minimum": 1}, "Most replicas."),

@@ -15,7 +15,7 @@ are documented in docs/targets/kserve.md.
 
 from __future__ import annotations
 
-from mlopsdsl.backends.base import Artifact, Backend
+from mlopsdsl.backends.base import Artifact, Backend, codes
 from mlopsdsl.backends.kserve import card
 from mlopsdsl.backends.kserve import manifests as m
 from mlopsdsl.ir import Project
@@ -35,6 +35,12 @@ class KServeBackend(Backend):
             def yaml(path: str, document: dict) -> Artifact:
                 return Artifact(f"kserve/{path}.yaml", documents=(document,), header=header)
 
+            if not serving.storage_uri:
+                # KServe accepts `storageUri: ""` and starts a server with no model in it: refuse instead.
+                self.warn(codes.STORAGE_URI_REQUIRED, "`serving` has no `storage_uri`: the InferenceService would "
+                          "load its model from an empty URI", serving.span,
+                          "set `serving.storage_uri` to where the pipeline publishes the model "
+                          "(e.g. s3://bucket/models/NAME/${{ metadata.version }}/)")
             if serving.storage_secret:
                 artifacts.append(yaml(m.service_account_name(serving),
                                       m.service_account(project, serving)))

@@ -34,6 +34,11 @@ GPU_NODE_LABEL = "cloud.google.com/gke-accelerator"
 # KServe's own container name for custom containers (the transformer): it injects the
 # predictor host and model name as arguments into the container with this name.
 CONTAINER_NAME = "kserve-container"
+PROTOCOL_ENV = "PROTOCOL"
+# Knative routes gRPC (HTTP/2 cleartext) only to a container port named h2c; raw mode's Service
+# takes KServe's `<protocol>[-<suffix>]` port names (KServe docs, Triton gRPC examples).
+GRPC_PORT_NAME = {"serverless": "h2c", "raw": "grpc-port"}
+NODE_SELECTOR_FEATURE = "kubernetes.podspec-nodeselector"
 
 Unsupported = Callable[[str, Optional[Span], Optional[str]], None]
 
@@ -48,14 +53,18 @@ def label_value(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "-", text)[:63].strip("._-")
 
 
-def metadata(project: Project, serving: Serving, name: str, component: str) -> dict[str, Any]:
+def metadata(project: Project, serving: Serving, name: str, component: str,
+             version: Optional[str] = "") -> dict[str, Any]:
+    """Labels and namespace. `version` is the served model's version ("": the project's; None: none known,
+    as for an A/B variant that declares none: it must never carry the primary's)."""
     labels = {
         "app.kubernetes.io/name": name,
         "app.kubernetes.io/component": component,
         "app.kubernetes.io/part-of": project.name,
-        "app.kubernetes.io/version": label_value(project.version),
         "app.kubernetes.io/managed-by": "mlopsdsl",
     }
+    if version is not None:
+        labels["app.kubernetes.io/version"] = label_value(version or project.version)
     # The user's labels never override the ones tools select on.
     labels = {**project.labels, **labels}
     return {"name": name, "namespace": serving.namespace, "labels": dict(sorted(labels.items()))}
@@ -148,13 +157,17 @@ def _rollout(serving: Serving, annotations: dict[str, str], unsupported: Unsuppo
     return None if first >= 100 else first
 
 
-def transformer(spec: Transformer, unsupported: Unsupported, span: Optional[Span]) -> dict[str, Any]:
+def transformer(spec: Transformer, protocol: str, unsupported: Unsupported, span: Optional[Span]) -> dict[str, Any]:
     # `run` is the whole command line (as for pipeline steps), so it is the container's command;
     # KServe appends its own arguments (--model_name, --predictor_host) after it.
     container: dict[str, Any] = {"name": CONTAINER_NAME, "image": spec.image}
     if spec.command:
         container["command"] = list(spec.command)
     variables = env(spec.env, unsupported, span)
+    if protocol in ("v1", "v2") and not any(v.name == PROTOCOL_ENV for v in spec.env):
+        # KServe reads a custom transformer's protocol from this variable only (v0.20
+        # CustomTransformer.GetProtocol, default v1); the InferenceGraph builds its call path from it.
+        variables.append({"name": PROTOCOL_ENV, "value": protocol})
     if variables:
         container["env"] = variables
     res = resources(spec.resources)
@@ -183,6 +196,12 @@ def inference_service(project: Project, serving: Serving, unsupported: Unsupport
     if runtime:
         model["runtime"] = runtime
     model["protocolVersion"] = serving.protocol
+    if serving.protocol == "grpc-v2":
+        if serving.grpc_port is None:
+            unsupported("grpc-v2 without a known gRPC port", serving.span, "set `serving.grpc_port`")
+        else:
+            model["ports"] = [{"name": GRPC_PORT_NAME[serving.deployment_mode], "containerPort": serving.grpc_port,
+                               "protocol": "TCP"}]
     model["storageUri"] = variant.storage_uri if variant else serving.storage_uri
     own = variant.resources if variant and variant.resources != Resources() else serving.resources
     res = resources(own)
@@ -190,15 +209,19 @@ def inference_service(project: Project, serving: Serving, unsupported: Unsupport
         model["resources"] = res
     predictor["model"] = model
     if own.gpu and own.gpu_type:
+        if serving.deployment_mode == "serverless" and NODE_SELECTOR_FEATURE not in serving.knative_features:
+            unsupported("a GPU type (a nodeSelector) on a serverless predictor", serving.span,
+                        f"Knative refuses nodeSelector unless `{NODE_SELECTOR_FEATURE}` is enabled: declare it in "
+                        "`serving.knative_features`")
         predictor["nodeSelector"] = {GPU_NODE_LABEL: own.gpu_type}
 
     spec: dict[str, Any] = {"predictor": predictor}
     if serving.transformer:
-        spec["transformer"] = transformer(serving.transformer, unsupported, serving.span)
+        spec["transformer"] = transformer(serving.transformer, serving.protocol, unsupported, serving.span)
         if canary is not None:
             # Each component has its own revisions: the transformer moves with the predictor.
             spec["transformer"]["canaryTrafficPercent"] = canary
-    meta = metadata(project, serving, name, "inference-service")
+    meta = metadata(project, serving, name, "inference-service", variant.version if variant else "")
     meta["annotations"] = dict(sorted(annotations.items()))
     return {"apiVersion": API_VERSION, "kind": "InferenceService", "metadata": meta, "spec": spec}
 

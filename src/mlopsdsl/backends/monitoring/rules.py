@@ -87,6 +87,11 @@ def prometheus_rule(project: Project, namespace: str, labels: dict[str, str], gr
     }
 
 
+def served_services(project: Project, primary: str) -> list[str]:
+    variants = project.serving.variants if project.serving else ()
+    return [primary] + [f"{primary}-{v.name}" for v in variants]
+
+
 def pod_monitor(project: Project, ctx: promql.PromContext, labels: dict[str, str]) -> dict | None:
     source = ctx.source
     if source is None:
@@ -103,7 +108,10 @@ def pod_monitor(project: Project, ctx: promql.PromContext, labels: dict[str, str
         "metadata": {"name": f"{ctx.service}-metrics", "namespace": ctx.namespace,
                      "labels": {**MANAGED_BY, **labels}},
         "spec": {
-            "selector": {"matchLabels": {"serving.kserve.io/inferenceservice": ctx.service}},
+            # Every InferenceService of the split: the primary and each A/B variant (KServe labels
+            # their pods with the InferenceService's name).
+            "selector": {"matchExpressions": [{"key": "serving.kserve.io/inferenceservice", "operator": "In",
+                                               "values": served_services(project, ctx.service)}]},
             "namespaceSelector": {"matchNames": [ctx.namespace]},
             "podMetricsEndpoints": [endpoint],
         },
