@@ -156,6 +156,7 @@ OUTPUT_CONFLICT = _code("MLD705", "output-directory-conflict", "`--out` holds fi
 OUTPUT_DIFFERS = _code("MLD706", "output-differs", "`compile --check`: the output directory is not what the spec compiles to.")
 TARGET_TOPOLOGY = _code("MLD707", "target-refuses-dependency", "The target refuses this dependency shape (reading an output of a conditional or looped step from outside it).")
 APPROXIMATED = _code("MLD708", "approximated-construct", "The target has no exact form for a construct and writes the nearest equivalent; the message says what differs.", W)
+HOROVOD_UNMAINTAINED = _code("MLD740", "horovod-unmaintained", "`framework: mpi` runs Horovod, which has had no release since 2023; the generated MPI runtime still works.", W)
 
 # --- 9xx internal -----------------------------------------------------------------
 INTERNAL = _code("MLD901", "internal-error", "mlopsdsl itself failed; please report it with the spec that caused it.")

@@ -58,6 +58,7 @@ from mlopsdsl.ir.models import (
     Transformer,
     Variant,
 )
+from mlopsdsl.ir.training import Distributed, EarlyStopping, SearchParam, Tune, Volume
 from mlopsdsl.source import Span
 
 __all__ = [
@@ -67,4 +68,5 @@ __all__ = [
     "ModelInfo", "Monitoring", "Neg", "Not", "Notify", "Output", "Param", "ParamRef", "Patch", "PathRef",
     "Pipeline", "Project", "Resources", "Retry", "Rollout", "SecretRef", "Serving", "ServingMetric", "Span",
     "Step", "StepOutputRef", "Template", "Text", "Tracking", "Transformer", "Variant", "render", "walk",
+    "Distributed", "EarlyStopping", "SearchParam", "Tune", "Volume",
 ]

@@ -19,9 +19,10 @@ from typing import Any, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict
 
 from mlopsdsl.ir.expr import Expr, Text
+from mlopsdsl.ir.training import Distributed, Tune, Volume
 from mlopsdsl.source import Span
 
-IR_VERSION = "1.1"
+IR_VERSION = "1.2"  # 1.2: Step.distributed, Step.tune, Step.volumes
 
 ARTIFACT_TYPES = ("Dataset", "Model", "Metrics", "ClassificationMetrics", "HTML", "Markdown", "Artifact")
 PARAMETER_TYPES = ("int", "float", "bool", "str")
@@ -151,6 +152,9 @@ class Step(_IR):
     node_selector: dict[str, str] = {}
     tolerations: tuple[dict[str, Any], ...] = ()
     component: Optional[str] = None  # the `uses:` file, relative to the spec
+    distributed: Optional[Distributed] = None  # run as a multi-node job (see ir.training)
+    tune: Optional[Tune] = None  # run as a hyperparameter search over `params`
+    volumes: tuple[Volume, ...] = ()
     span: Optional[Span] = None
 
 

@@ -19,7 +19,7 @@ from mlopsdsl.backends.base import codes
 from mlopsdsl.ir import Project, Step
 from mlopsdsl.ir import EnvVar, Tracking
 
-from . import data, size, topology, types
+from . import data, jobs, launched, size, topology, types
 from .components import StepError, StepParts, build_step
 from .conditions import ConditionError
 from .dag import Channel, Dag, Key
@@ -28,6 +28,8 @@ from .platform import executor_config
 __all__ = ["KubeflowBackend"]
 
 OUTPUT_PATH = "kubeflow/pipeline.yaml"
+RBAC_PATH = "kubeflow/launcher-rbac.yaml"
+RUNTIMES_PATH = "kubeflow/training-runtimes.yaml"
 
 
 class KubeflowBackend(Backend):
@@ -38,6 +40,8 @@ class KubeflowBackend(Backend):
         pipeline = project.pipeline
         if pipeline is None:
             return []
+        self._project = project
+        self._launched: dict[str, list[Any]] = {}  # kind -> generated cluster objects it needs
         if not topology.check(pipeline, self._refuse):
             return []
         steps = {s.name: s for s in pipeline.steps}
@@ -126,7 +130,17 @@ class KubeflowBackend(Backend):
         if estimate.bytes > size.WARN_BYTES:
             self.warn(codes.TARGET_LIMIT, estimate.message(), pipeline.steps[0].span if pipeline.steps else None,
                       "split the pipeline, or fan out with fewer, larger items")
-        return [Artifact(OUTPUT_PATH, "yaml", tuple(documents), header=_header(self.header(project), project))]
+        artifacts = [Artifact(OUTPUT_PATH, "yaml", tuple(documents), header=_header(self.header(project), project))]
+        if self._launched:
+            artifacts.append(Artifact(RBAC_PATH, "yaml", tuple(map(_sorted, launched.rbac(project, set(self._launched)))),
+                                      header=self.header(project) + "\nApply in the namespace pipelines run in: "
+                                      "the launcher steps create and delete these jobs."))
+        runtimes = [doc for docs in self._launched.values() for doc in docs]
+        if runtimes:
+            artifacts.append(Artifact(RUNTIMES_PATH, "yaml", tuple(map(_sorted, runtimes)),
+                                      header=self.header(project) + "\nCluster-scoped: a cluster admin applies "
+                                      "these once (kubectl apply -f), before the pipeline runs."))
+        return artifacts
 
     def _step(self, step: Step, task_name: str, tracking: tuple[EnvVar, ...], executors: dict[str, Any],
               components: dict[str, Any], platform: dict[str, Any]) -> Optional[StepParts]:
@@ -135,12 +149,38 @@ class KubeflowBackend(Backend):
         except StepError as exc:
             self.unsupported(str(exc), step.span)
             return None
+        if step.distributed is not None and not self._launch(step, parts):
+            return None
         components[f"comp-{task_name}"] = parts.component
         executors[f"exec-{task_name}"] = parts.executor
-        config = executor_config(step, parts.secret_env)
+        if step.distributed is not None:  # the workers carry scheduling and secrets; the launcher a deadline
+            config = {"activeDeadlineSeconds": str(int(step.timeout))} if step.timeout else {}
+        else:
+            config = executor_config(step, parts.secret_env)
         if config:
             platform[f"exec-{task_name}"] = config
         return parts
+
+    def _launch(self, step: Step, parts: StepParts) -> bool:
+        """Turn a distributed step's container into the launcher of its TrainJob or RayJob."""
+        dist = step.distributed
+        assert dist is not None
+        refusal = launched.refusal(step)
+        if refusal is not None:
+            self.unsupported(refusal[0], dist.span or step.span, refusal[1])
+            return False
+        container = parts.executor["container"]
+        env = {e["name"]: e["value"] for e in container.get("env", ())}
+        job = launched.manifest(self._project, step, container["command"], env, parts.secret_env)
+        parts.executor = {"container": launched.container(job)}
+        parts.secret_env = []
+        extra = self._launched.setdefault(job["kind"], [])
+        if dist.framework == "mpi":
+            extra.append(jobs.horovod_runtime(self._project.name, step, self._project.labels))
+            self.warn(codes.HOROVOD_UNMAINTAINED, "Horovod has had no release since 2023 and is unmaintained; "
+                      "the generated MPI runtime works with the images that exist today",
+                      dist.span or step.span, "for new work prefer `framework: pytorch` (DDP) or `deepspeed`")
+        return True
 
     def _refuse(self, step: Step, message: str, hint: str) -> None:
         self.warn(codes.TARGET_TOPOLOGY, message, step.span, hint)
