@@ -200,3 +200,20 @@ def test_entrypoint_words_survive_the_shell(arg):
 
     done = subprocess.run(["sh", "-c", f"printf %s {shell_word(arg)}"], capture_output=True, text=True, env={})
     assert done.stdout == arg
+
+
+@pytest.mark.parametrize("framework, path, value, reason", [
+    ("pytorch", ("spec", "trainer", "numWorkers"), 2, "'numWorkers' was unexpected"),
+    ("pytorch", ("spec", "runtimeRef", "name"), "pytorch-distributed", "unsupported runtime"),
+    ("pytorch", ("metadata", "name"), "Churn_train", "RFC 1035"),
+    ("ray", ("spec", "shutdownAfterJobFinishes"), False, "cannot have TTLSecondsAfterFinished"),
+    ("ray", ("spec", "rayClusterSpec", "workerGroupSpecs", 0, "minReplicas"), 9, "greater than maxReplicas"),
+])
+def test_the_judge_fails_our_job_when_one_field_is_wrong(tmp_path, framework, path, value, reason):
+    artifacts, _ = compile_(project_with(tmp_path, framework=framework, workers=3))
+    job = launched_jobs(artifacts["kubeflow/pipeline.yaml"].documents[0])["exec-train"]
+    node = job
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    assert any(reason in error for _, error in judge([job]))

@@ -19,7 +19,7 @@ from mlopsdsl.backends.base import codes
 from mlopsdsl.ir import Project, Step
 from mlopsdsl.ir import EnvVar, Tracking
 
-from . import data, jobs, launched, size, topology, types
+from . import data, jobs, launched, size, topology, tuning, types
 from .components import StepError, StepParts, build_step
 from .conditions import ConditionError
 from .dag import Channel, Dag, Key
@@ -42,6 +42,8 @@ class KubeflowBackend(Backend):
             return []
         self._project = project
         self._launched: dict[str, list[Any]] = {}  # kind -> generated cluster objects it needs
+        if any(s.tune is not None for s in pipeline.steps):
+            pipeline = tuning.expand(project)
         if not topology.check(pipeline, self._refuse):
             return []
         steps = {s.name: s for s in pipeline.steps}
@@ -91,11 +93,16 @@ class KubeflowBackend(Backend):
 
         tracking = _tracking_env(project.tracking)
         step_ids: dict[str, str] = {}
+        refused: set[str] = set()  # steps reported as unsupported, and so everything after them
         for step in pipeline.steps:
             task_name = unique(step.id)
             step_ids[step.name] = task_name
+            if refused.intersection(step.depends_on):
+                refused.add(step.name)
+                continue
             parts = self._step(step, task_name, tracking, executors, components, platform)
             if parts is None:
+                refused.add(step.name)
                 continue
             try:
                 dag.place(step, task_name, _task(step, task_name), parts.bindings, unique)
@@ -149,11 +156,14 @@ class KubeflowBackend(Backend):
         except StepError as exc:
             self.unsupported(str(exc), step.span)
             return None
-        if step.distributed is not None and not self._launch(step, parts):
+        if step.tune is not None:
+            if not self._search(step, parts):
+                return None
+        elif step.distributed is not None and not self._launch(step, parts):
             return None
         components[f"comp-{task_name}"] = parts.component
         executors[f"exec-{task_name}"] = parts.executor
-        if step.distributed is not None:  # the workers carry scheduling and secrets; the launcher a deadline
+        if step.distributed is not None or step.tune is not None:  # the workers carry scheduling and secrets
             config = {"activeDeadlineSeconds": str(int(step.timeout))} if step.timeout else {}
         else:
             config = executor_config(step, parts.secret_env)
@@ -180,6 +190,29 @@ class KubeflowBackend(Backend):
             self.warn(codes.HOROVOD_UNMAINTAINED, "Horovod has had no release since 2023 and is unmaintained; "
                       "the generated MPI runtime works with the images that exist today",
                       dist.span or step.span, "for new work prefer `framework: pytorch` (DDP) or `deepspeed`")
+        return True
+
+    def _search(self, step: Step, parts: StepParts) -> bool:
+        """Turn a tuned step's search task into the launcher of its Katib Experiment."""
+        tune = step.tune
+        assert tune is not None
+        refusal = tuning.refusal(step) or (launched.refusal(step) if step.distributed is not None else None)
+        if refusal is not None:
+            self.unsupported(refusal[0], tune.span or step.span, refusal[1])
+            return False
+        container = parts.executor["container"]
+        env = launched.worker_env({e["name"]: e["value"] for e in container.get("env", ())}, parts.secret_env)
+        trial, primary = tuning.trial_spec(self._project, step, container["command"], env, launched.worker_pod(step))
+        refit = self._project.pipeline.step(step.name[: -len(tuning.SEARCH_SUFFIX)])
+        fields = sorted(next(o for o in refit.outputs if o.name == tune.output).fields)
+        job = tuning.experiment(self._project, step, trial, primary, fields)
+        results = {name: f"{{{{$.outputs.parameters['{tuning.best(name)}'].output_file}}}}"
+                   for name in [*(p.name for p in tune.params), tune.field]}
+        parts.executor = {"container": launched.container(job, results)}
+        parts.secret_env = []
+        self._launched.setdefault("Experiment", [])
+        if step.distributed is not None and step.distributed.framework == "mpi":
+            self._launched["Experiment"].append(jobs.horovod_runtime(self._project.name, step, self._project.labels))
         return True
 
     def _refuse(self, step: Step, message: str, hint: str) -> None:

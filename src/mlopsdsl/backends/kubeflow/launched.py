@@ -22,8 +22,7 @@ from typing import Any
 from mlopsdsl.ir import EnvVar, PathRef, Project, Step
 
 from . import jobs
-from .platform import secret_object
-from .types import GPU_NODE_LABEL, gpu_resource
+from .platform import gpu_toleration, node_labels, secret_object
 
 LAUNCHER_IMAGE = "python:3.12-slim"  # the launcher needs the standard library only
 POLL_SECONDS = 15
@@ -64,17 +63,11 @@ def worker_env(env: dict[str, str], secrets: list[EnvVar]) -> list[dict[str, Any
 def worker_pod(step: Step) -> dict[str, Any]:
     """Pod-level scheduling of the workers: the same rules as a plain step's platform spec."""
     pod: dict[str, Any] = {}
-    labels = {}
-    if step.resources.gpu and step.resources.gpu_type:
-        labels[GPU_NODE_LABEL] = step.resources.gpu_type
-    labels.update(step.node_selector)
+    labels = node_labels(step)
     if labels:
-        pod["nodeSelector"] = dict(sorted(labels.items()))
+        pod["nodeSelector"] = labels
     tolerations = [{k: t[k] for k in sorted(t) if t[k] is not None} for t in step.tolerations]
-    if step.resources.gpu and step.resources.gpu_type:
-        key = gpu_resource(step.resources.gpu_type)
-        if not any(t.get("key") == key for t in tolerations):
-            tolerations.append({"effect": "NoSchedule", "key": key, "operator": "Exists"})
+    tolerations += gpu_toleration(step, tolerations)
     if tolerations:
         pod["tolerations"] = tolerations
     return pod

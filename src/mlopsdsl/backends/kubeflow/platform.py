@@ -33,7 +33,7 @@ def executor_config(step: Step, secret_env: list[EnvVar]) -> dict[str, Any]:
     if step.timeout:
         # int64 fields are strings in protobuf JSON; kfp writes them that way.
         config["activeDeadlineSeconds"] = str(int(step.timeout))
-    labels = _node_labels(step)
+    labels = node_labels(step)
     if labels:
         config["nodeSelector"] = {"labels": labels}
     secrets = _secrets_as_env(secret_env)
@@ -45,7 +45,7 @@ def executor_config(step: Step, secret_env: list[EnvVar]) -> dict[str, Any]:
     return config
 
 
-def _node_labels(step: Step) -> dict[str, str]:
+def node_labels(step: Step) -> dict[str, str]:
     labels: dict[str, str] = {}
     if step.resources.gpu and step.resources.gpu_type:
         labels[GPU_NODE_LABEL] = step.resources.gpu_type
@@ -71,9 +71,13 @@ def _tolerations(step: Step) -> list[dict[str, Any]]:
         if toleration.get("tolerationSeconds") is not None:
             entry["tolerationSeconds"] = str(int(toleration["tolerationSeconds"]))
         result.append(dict(sorted(entry.items())))
+    return result + gpu_toleration(step, result)
+
+
+def gpu_toleration(step: Step, tolerations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """GPU node pools are tainted; a step that asks for a GPU type must tolerate the taint."""
     if step.resources.gpu and step.resources.gpu_type:
-        # GPU node pools are tainted; a step that asks for a GPU type must tolerate the taint.
-        gpu = {"effect": "NoSchedule", "key": gpu_resource(step.resources.gpu_type), "operator": "Exists"}
-        if not any(t.get("key") == gpu["key"] for t in result):
-            result.append(gpu)
-    return result
+        key = gpu_resource(step.resources.gpu_type)
+        if not any(t.get("key") == key for t in tolerations):
+            return [{"effect": "NoSchedule", "key": key, "operator": "Exists"}]
+    return []
