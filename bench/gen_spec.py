@@ -256,6 +256,7 @@ ci:
   github:
     on: {{push: {{branches: [main]}}, pull_request: {{branches: [main]}}}}
     python: "3.11"
+    mlopsdsl: git+https://github.com/acme/mlopsdsl@0123456789abcdef0123456789abcdef01234567
     install: [pip install -r requirements.txt]
     test: [pytest -q]
     train: {{on_branch: main}}

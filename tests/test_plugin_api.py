@@ -8,7 +8,8 @@ ones under `if TYPE_CHECKING:`, which still tie a plugin to an internal module's
   the standard library and their own package; nothing else, not even a third-party package
   (their dependencies are declared to be `mlopsdsl` alone).
 - The built-in backends import the same two modules, the shared `mlopsdsl.backends.promql`
-  and their own modules. Where one does not yet, it is listed in KNOWN_BUILTIN_VIOLATIONS: a
+  (the PromQL of serving metrics) and `mlopsdsl.backends.events` (the dispatch events one
+  backend's output sends another's), and their own modules. Where one does not yet, it is listed in KNOWN_BUILTIN_VIOLATIONS: a
   ratchet that fails on a new violation and on a listed one that has gone (shrink the list).
 
 And a target that is not installed is a clear usage error, never a crash: the registry is
@@ -29,7 +30,7 @@ from mlopsdsl import cli
 from mlopsdsl.backends import registry
 
 PUBLIC = {"mlopsdsl.ir", "mlopsdsl.backends.base"}
-SHARED_BY_BUILTINS = {"mlopsdsl.backends.promql"}
+SHARED_BY_BUILTINS = {"mlopsdsl.backends.promql", "mlopsdsl.backends.events"}
 BUILTINS = ("kubeflow", "kserve", "github", "monitoring")
 PLUGIN_SOURCES = sorted(p for p in (REPO / "backends").glob("*/src") if p.is_dir())
 

@@ -74,12 +74,34 @@ def check_file(path: str, *, env: str | None = None, limits: Limits | None = Non
 
 
 def build_ir(path: str, *, env: str | None = None, limits: Limits | None = None) -> Result:
-    """Check one spec for one environment (or none) and lower it to the IR (`result.ir`)."""
-    result = check_file(path, env=env, limits=limits)
-    if result.ok and result.checked is not None and result.checked.order is not None:
-        from mlopsdsl.ir.lower import lower_spec
+    """Check one spec for one environment (or none) and lower it to the IR (`result.ir`).
 
-        result.ir = lower_spec(result.checked, path, env)
+    The project also carries the spec resolved for every declared environment and for none
+    (`Project.by_environment`, `Project.base`), so a target serving all environments at once
+    writes the same output whatever `env` is; an environment that does not check is an error here.
+    """
+    result = check_file(path, env=env, limits=limits)
+    if not (result.ok and result.checked is not None and result.checked.order is not None):
+        return result
+    from mlopsdsl.ir.lower import lower_spec
+
+    checked = {env: result.checked}
+    names = list(result.document.data.get("environments") or {})
+    for name in [None, *names]:
+        if name in checked:
+            continue
+        if name is not None and name not in _overriding_environments(result.document.data):
+            checked[name] = checked.get(None) or _check_variant(result, None)[0]  # nothing to overlay
+            continue
+        variant, diagnostics = _check_variant(result, name, base=checked.get(None))
+        result.add([d for d in diagnostics if _identity(d) not in {_identity(x) for x in result.diagnostics}])
+        checked[name] = variant
+    if not result.ok or any(c is None or c.order is None for c in checked.values()):
+        return _done(result)
+    views = {name: lower_spec(checked[name], path, name) for name in names}
+    base = lower_spec(checked[None], path, None)
+    top = views[env] if env is not None else base
+    result.ir = top.model_copy(update={"by_environment": views, "base": base})
     return result
 
 

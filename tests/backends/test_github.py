@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 
-from backends.test_github_projects import (PRODUCTION, REPO, STAGING, churn, compile_project, judge, runs,
+from backends.test_github_projects import (PRODUCTION, REPO, STAGING, TOOL, churn, compile_project, judge, runs,
                                            with_rollout, workflows)
 from mlopsdsl.backends.github import GitHubBackend
 from mlopsdsl.backends.github.pins import PINS
@@ -19,15 +19,16 @@ GOLDEN = REPO / "tests" / "golden" / "github"
 
 def minimal() -> Project:
     return Project(name="minimal", version="0.1.0", spec_path="minimal.yaml",
-                   ci=GitHubCI(on={"pull_request": None}, test=("pytest -q",)))
+                   ci=GitHubCI(on={"pull_request": None}, test=("pytest -q",), mlopsdsl=TOOL))
 
 
 # --- judged by GitHub's tools -----------------------------------------------------------------
 def test_churn_passes_the_github_judges(tmp_path):
     backend, files = compile_project(churn(), tmp_path)
     assert backend.diagnostics == []
-    assert sorted(files) == ["github/SETUP.md", "github/workflows/ci.yml", "github/workflows/deploy.yml",
-                             "github/workflows/retrain.yml", "github/workflows/train.yml"]
+    # the project's name in every file name: two projects can share one .github/workflows/
+    assert sorted(files) == ["github/SETUP.md", "github/workflows/churn-ci.yml", "github/workflows/churn-deploy.yml",
+                             "github/workflows/churn-retrain.yml", "github/workflows/churn-train.yml"]
     out = judge(tmp_path)
     assert out.count("PASS") == 4
 
@@ -46,7 +47,7 @@ def test_every_strategy_passes_the_judges(tmp_path, rollout):
 def test_ci_only_project_passes_the_judges(tmp_path):
     backend, files = compile_project(minimal(), tmp_path)
     assert backend.diagnostics == []
-    assert sorted(files) == ["github/SETUP.md", "github/workflows/ci.yml"]
+    assert sorted(files) == ["github/SETUP.md", "github/workflows/minimal-ci.yml"]
     assert workflows(files)["ci"]["on"] == {"pull_request": {}}  # null trigger -> mapping (schema)
     judge(tmp_path)
 
@@ -54,14 +55,24 @@ def test_ci_only_project_passes_the_judges(tmp_path):
 @pytest.mark.parametrize("on,cached", [
     ({"push": {"tags": ["v*"]}, "pull_request": {}}, False),
     ({"push": {}}, False),  # an unfiltered push includes tags
+    ({"push": {"branches": ["release/*"]}}, False),  # zizmor: a release branch publishes
     ({"push": {"branches": ["main"]}, "pull_request": {}}, True),
 ])
-def test_pip_cache_only_where_no_tag_build_restores_it(tmp_path, on, cached):
-    project = minimal().model_copy(update={"ci": GitHubCI(on=on, test=("pytest -q",))})
-    _, files = compile_project(project, tmp_path)
-    setup = workflows(files)["ci"]["jobs"]["ci"]["steps"][1]
+def test_pip_cache_only_where_no_release_build_restores_it(tmp_path, on, cached):
+    ci = GitHubCI(on=on, install=("pip install -r requirements-ci.txt",), test=("pytest -q",), mlopsdsl=TOOL)
+    _, files = compile_project(minimal().model_copy(update={"ci": ci}), tmp_path)
+    setup = workflows(files)["ci"]["jobs"]["test"]["steps"][1]
     assert ("cache" in setup["with"]) is cached
+    if cached:  # the key hashes the file the install command names
+        assert setup["with"]["cache-dependency-path"] == "requirements-ci.txt"
     judge(tmp_path)  # zizmor's cache-poisoning audit agrees
+
+
+def test_no_pip_cache_without_a_dependency_file(tmp_path):
+    # setup-python's pip cache fails the job when no requirements file matches: `pip install -e .` names none
+    ci = GitHubCI(on={"push": {"branches": ["main"]}}, install=("pip install -e .",), test=("pytest",), mlopsdsl=TOOL)
+    _, files = compile_project(minimal().model_copy(update={"ci": ci}), tmp_path)
+    assert "cache" not in workflows(files)["ci"]["jobs"]["test"]["steps"][1]["with"]
 
 
 def test_churn_example_compiles_through_the_cli_with_its_github_patch(tmp_path):
@@ -72,7 +83,7 @@ def test_churn_example_compiles_through_the_cli_with_its_github_patch(tmp_path):
     if code == 2 and "target" in err:
         pytest.skip(err.strip())
     assert code == 0, out + err
-    deploy = yaml.safe_load((tmp_path / "out/github/workflows/deploy.yml").read_text())
+    deploy = yaml.safe_load((tmp_path / "out/github/workflows/churn-deploy.yml").read_text())
     assert deploy["concurrency"] == {"group": "churn-deploy", "cancel-in-progress": False}
     judge(tmp_path / "out")
 
@@ -147,7 +158,7 @@ def test_deploy_jobs_chain_environments_and_never_race(tmp_path):
     assert "needs" not in staging and production["needs"] == ["deploy-staging"]
     assert production["environment"] == {"name": "production", "url": PRODUCTION.url}
     for job, env in ((staging, STAGING), (production, PRODUCTION)):
-        assert job["concurrency"] == {"group": f"deploy-{env.name}", "cancel-in-progress": False}
+        assert job["concurrency"] == {"group": f"churn-deploy-{env.name}", "cancel-in-progress": False}
         step = job["steps"][-1]
         assert step["env"]["NAMESPACE"] == env.namespace
         assert step["env"]["STRATEGY"] == "canary" and step["env"]["ROLLOUT_STEPS"] == "10 50 100"
@@ -177,18 +188,31 @@ def test_train_inputs_are_typed_from_params(tmp_path):
     assert submit["env"]["MLOPSDSL_PARAM_MAX_DEPTH"] == "${{ inputs.max_depth }}"
     assert submit["env"]["KFP_TOKEN"] == "${{ secrets.KFP_TOKEN }}"
     assert submit["env"]["KFP_HOST"] == STAGING.kfp_host
-    assert train["jobs"]["train"]["environment"] == {"name": "staging"}  # secrets scope; no deploy URL
+    # the KFP token's own environment: never a deploy environment's reviewers, no deploy URL
+    assert train["jobs"]["train"]["environment"] == {"name": "staging-training"}
+    # no training on a commit whose CI fails: the same jobs run first
+    assert train["jobs"]["train"]["needs"] == ["test", "validate"]
+    assert list(train["jobs"]) == ["test", "validate", "train"]
 
 
-def test_retrain_runs_on_schedule_dispatch_and_drift(tmp_path):
+def test_retrain_runs_on_schedule_dispatch_and_drift_in_the_drifted_environment(tmp_path):
     _, files = compile_project(churn(), tmp_path)
     retrain = workflows(files)["retrain"]
     assert retrain["on"] == {"schedule": [{"cron": "0 3 * * 1"}], "workflow_dispatch": {},
-                             "repository_dispatch": {"types": ["mlopsdsl-retrain"]}}
-    job = retrain["jobs"]["retrain"]
-    assert job["environment"] == {"name": "production"}
-    env = job["steps"][-1]["env"]
-    assert env["KFP_HOST"] == PRODUCTION.kfp_host
+                             "repository_dispatch": {"types": ["mlopsdsl-retrain-churn"]}}
+    jobs = retrain["jobs"]
+    assert list(jobs) == ["test", "validate", "retrain-staging", "retrain-production"]
+    production, staging = jobs["retrain-production"], jobs["retrain-staging"]
+    # a schedule or a manual run trains in the retrain environment; a drift dispatch where it drifted
+    assert production["if"] == ("${{ github.event_name != 'repository_dispatch' || (github.event_name == "
+                                "'repository_dispatch' && github.event.client_payload.environment == 'production') }}")
+    assert staging["if"] == ("${{ github.event_name == 'repository_dispatch' && "
+                             "github.event.client_payload.environment == 'staging' }}")
+    # production has `approval: true`: a retrain binds the training environment and never waits for a reviewer
+    assert production["environment"] == {"name": "production-training"}
+    assert production["needs"] == staging["needs"] == ["test", "validate"]
+    env = production["steps"][-1]["env"]
+    assert env["KFP_HOST"] == PRODUCTION.kfp_host and staging["steps"][-1]["env"]["KFP_HOST"] == STAGING.kfp_host
     assert not any(k.startswith("MLOPSDSL_PARAM_") and k != "MLOPSDSL_PARAM_TYPES" for k in env)
 
 
@@ -214,10 +238,13 @@ def test_no_ci_section_no_output():
 def test_checklist_names_every_secret_environment_and_reviewer(tmp_path):
     items = GitHubBackend().checklist(churn())
     text = "\n".join(items)
-    for needle in ("Environment 'staging': secret `KFP_TOKEN`", "Environment 'production': secret `KUBECONFIG`",
-                   "required reviewers", "`PROMETHEUS_URL`", "mlopsdsl-retrain", "Read repository contents"):
+    for needle in ("Environment 'staging-training' (training in 'staging'): secret `KFP_TOKEN`",
+                   "Environment 'production-training' (training in 'production'): secret `KFP_TOKEN`",
+                   "Environment 'production': secret `KUBECONFIG`", "no required reviewers",
+                   "required reviewers under Settings", "`PROMETHEUS_URL`", "mlopsdsl-retrain-churn",
+                   "Read repository contents", "examples/churn/churn.yaml"):
         assert needle in text
-    assert "reviewers" not in " ".join(i for i in items if "'staging'" in i)  # staging has no approval
+    assert "Deployment protection" not in " ".join(i for i in items if "'staging'" in i)  # staging: no approval
     _, files = compile_project(churn(), tmp_path)
     assert all(f"- [ ] {item}" in files["github/SETUP.md"] for item in items)
 

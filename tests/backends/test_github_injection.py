@@ -16,8 +16,8 @@ import re
 import pytest
 
 from backends.test_github_projects import PRODUCTION, STAGING, churn, compile_project, judge, runs, workflows
-from mlopsdsl.backends.github.shell import (Env, GhExpr, Input, Ref, Script, Secret, UnsafeWorkflow,
-                                            check_workflow, spec_text)
+from mlopsdsl.backends.github.shell import (Env, GhExpr, Input, Ref, Script, Secret, UnsafeWorkflow, both,
+                                            check_workflow, condition, either, equals, spec_text)
 from mlopsdsl.ir import Param
 
 HOSTILE = [
@@ -30,6 +30,14 @@ HOSTILE = [
 ]
 EXPRESSION_OK = re.compile(r"secrets\.[A-Za-z_][A-Za-z0-9_]*|inputs\.[a-z_][a-z0-9_]*|vars\.PROMETHEUS_URL|"
                            r"github\.(event_name|run_id|sha|ref)|'\$\{\{'")
+# A job's `if:`: comparisons of the event name or a dispatch's environment with plain literals, only.
+CLAUSE_OK = re.compile(r"github\.(event_name|event\.client_payload\.environment) [=!]= '[A-Za-z0-9_.-]+'")
+
+
+def expression_ok(body: str) -> bool:
+    if EXPRESSION_OK.fullmatch(body):
+        return True
+    return all(CLAUSE_OK.fullmatch(part.strip(" ()")) for part in re.split(r"&&|\|\|", body))
 
 
 def expressions(text: str) -> list[str]:
@@ -72,7 +80,7 @@ def test_hostile_spec_values_stay_data(tmp_path, value):
         if path.endswith(".yml"):
             # every expression in the file is one the backend chose
             for body in expressions(text.split("\njobs:", 1)[1]):
-                assert EXPRESSION_OK.fullmatch(body), (path, body)
+                assert expression_ok(body), (path, body)
     for name, doc in workflows(files).items():
         for _, step in runs(doc):
             assert "${{" not in step["run"]
@@ -102,7 +110,7 @@ def test_hostile_param_name_is_refused_not_interpolated(tmp_path):
     assert any("parameter name" in d.message for d in backend.diagnostics)
     train = workflows(files)["train"]
     assert list(train["on"]["workflow_dispatch"]["inputs"]) == ["ok"]
-    assert "github.token" not in files["github/workflows/train.yml"]
+    assert "github.token" not in files["github/workflows/churn-train.yml"]
 
 
 def test_user_commands_run_as_written_but_never_with_expressions(tmp_path):
@@ -150,3 +158,18 @@ def test_final_check_catches_what_a_builder_bug_would_let_through():
         with pytest.raises(UnsafeWorkflow):
             check_workflow(bad)
     assert spec_text("plain") == "plain" and not isinstance(spec_text("plain"), GhExpr)
+
+
+def test_conditions_compare_only_allow_listed_contexts_with_plain_literals():
+    when = condition(either(equals("github.event_name", "push"),
+                            both(equals("github.event_name", "repository_dispatch"),
+                                 equals("github.event.client_payload.environment", "prod-eu"))))
+    assert when == ("${{ github.event_name == 'push' || (github.event_name == 'repository_dispatch' && "
+                    "github.event.client_payload.environment == 'prod-eu') }}")
+    assert expression_ok(when[4:-3])
+    for path, literal in (("github.event.issue.title", "x"), ("github.event_name", "x' || true || '"),
+                          ("github.event_name", "${{ github.token }}")):
+        with pytest.raises(UnsafeWorkflow):
+            equals(path, literal)
+    with pytest.raises(TypeError):
+        condition("github.event_name == 'push'")  # text is not a Clause

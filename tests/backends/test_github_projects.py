@@ -15,12 +15,16 @@ from mlopsdsl.backends.github import GitHubBackend
 from mlopsdsl.serialize import to_bytes
 
 from mlopsdsl.ir import (Compare, Drift, Environment, GitHubCI, Lit, Logic, Monitoring, Param, Pipeline,
-                         Project, Rollout, Serving, ServingMetric, Step)
+                         Project, Rollout, Serving, ServingMetric, Step, ToolInstall)
 
 STAGING = Environment(name="staging", namespace="ml-staging", kfp_host="https://kfp.staging.acme.example",
                       url="https://churn-api.staging.acme.example")
 PRODUCTION = Environment(name="production", namespace="ml-prod", kfp_host="https://kfp.acme.example",
                          url="https://churn-api.acme.example", approval=True)
+
+# A hash-pinned wheel (any 64 hex digits: these tests never install it).
+TOOL = ToolInstall(requirement="mlopsdsl @ https://files.acme.example/mlopsdsl-0.1.0-py3-none-any.whl#sha256="
+                               + "ab" * 32)
 
 ANALYSIS = Logic(type="bool", op="and", operands=(
     Compare(type="bool", op="<", left=ServingMetric(type="percent", metric="error_rate"),
@@ -34,7 +38,7 @@ def churn(**changes) -> Project:
     """The churn example's CI, environments, params, serving and drift, as IR."""
     ci = GitHubCI(on={"push": {"branches": ["main"], "paths": ["src/**", "churn.yaml"]},
                       "pull_request": {"branches": ["main"]}, "workflow_dispatch": {}},
-                  python="3.11", install=("pip install -r requirements.txt", "pip install -e ."),
+                  python="3.11", mlopsdsl=TOOL, install=("pip install -r requirements.txt", "pip install -e ."),
                   test=("pytest -q",), train_on_branch="main", train_environment="staging",
                   deploy_environments=("staging", "production"), retrain_schedule="0 3 * * 1",
                   retrain_environment="production")
@@ -87,7 +91,9 @@ def compile_project(project: Project, out: Path) -> tuple[GitHubBackend, dict[st
 
 
 def workflows(files: dict[str, str]) -> dict[str, dict]:
-    return {Path(p).stem: yaml.safe_load(t) for p, t in files.items() if p.startswith("github/workflows/")}
+    """{kind: workflow} for `github/workflows/<project>-<kind>.yml`."""
+    return {Path(p).stem.rsplit("-", 1)[1]: yaml.safe_load(t) for p, t in files.items()
+            if p.startswith("github/workflows/")}
 
 
 def judge(out: Path) -> str:

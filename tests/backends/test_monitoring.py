@@ -205,7 +205,7 @@ def test_drift_job_contract(tmp_path):
     assert (data["REFERENCE_DVC_REPO"], data["REFERENCE_DVC_PATH"], data["REFERENCE_DVC_REV"]) == \
         ("https://github.com/acme/data", "ref.parquet", "v3")
     assert data["PUSHGATEWAY_URL"] == "http://prometheus-pushgateway.monitoring.svc:9091"
-    assert data["DISPATCH_EVENT_TYPE"] == "mlopsdsl-retrain"
+    assert data["DISPATCH_EVENT_TYPE"] == "mlopsdsl-retrain-churn"  # the retrain workflow's event (per project)
     assert cronjob["spec"]["schedule"] == "0 * * * *"
     (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     assert container["image"] == metrics.DEFAULT_DRIFT_IMAGE

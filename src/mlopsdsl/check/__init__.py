@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from mlopsdsl.check.ci import check_tool_install
 from mlopsdsl.check.components import load_components
 from mlopsdsl.check.context import CheckContext
 from mlopsdsl.check.envs import check_environment_names
@@ -50,6 +51,7 @@ def check_spec(ctx: CheckContext) -> CheckedSpec:
     check_schedules(ctx)
     check_literal_secrets(ctx)
     check_environment_names(ctx)
+    check_tool_install(ctx)
     exprs = check_expressions(ctx, symbols)
     check_steps(ctx, symbols, exprs)
     check_serving_rules(ctx, exprs)

@@ -147,6 +147,12 @@ KNATIVE_NODE_SELECTOR = _code("MLD615", "knative-node-selector", "A serverless p
 GRPC_PORT_REQUIRED = _code("MLD616", "grpc-port-required", "`protocol: grpc-v2` needs the container's gRPC port (Knative routes gRPC only to a port named h2c); the runtime's is unknown, so `serving.grpc_port` must say it.")
 GRAPH_PROTOCOL = _code("MLD617", "inference-graph-protocol", "The A/B InferenceGraph would call the models over another protocol than `serving.protocol` (the graph speaks REST v1/v2 only, and reads a named runtime's first protocol).")
 
+# --- 68x CI install rules -------------------------------------------------------------
+TOOL_INSTALL_REQUIRED = _code("MLD685", "mlopsdsl-install-required", "The workflows need mlopsdsl and the spec does not say where to install it from (`ci.github.mlopsdsl`); the public index by name is never used.")
+TOOL_PYTHON_TOO_OLD = _code("MLD686", "mlopsdsl-python-too-old", "`ci.github.mlopsdsl.python` is below the Python mlopsdsl needs.")
+TOOL_INSTALL_UNPINNED = _code("MLD687", "mlopsdsl-install-unpinned", "The mlopsdsl requirement can change under the same text: a wheel URL without `#sha256=`, or a VCS ref that is not a commit.", W)
+TOOL_INDEX_REQUIRED = _code("MLD688", "mlopsdsl-index-required", "A version alone would be resolved on the public index, where the name is not ours: give `index`, or a wheel or VCS URL.")
+
 # --- 7xx target support ----------------------------------------------------------
 UNSUPPORTED = _code("MLD701", "unsupported-construct", "The target cannot express a construct of the spec; nothing is silently dropped.")
 TARGET_LIMIT = _code("MLD702", "target-limit", "The output approaches or exceeds a limit of the target (object size, name length).", W)

@@ -54,6 +54,7 @@ from mlopsdsl.ir.models import (
     Rollout,
     Serving,
     Step,
+    ToolInstall,
     Tracking,
     Transformer,
     Variant,
@@ -67,6 +68,6 @@ __all__ = [
     "EnvVar", "Environment", "Expr", "ForEach", "GitHubCI", "Input", "ItemRef", "ListExpr", "Lit", "Logic",
     "ModelInfo", "Monitoring", "Neg", "Not", "Notify", "Output", "Param", "ParamRef", "Patch", "PathRef",
     "Pipeline", "Project", "Resources", "Retry", "Rollout", "SecretRef", "Serving", "ServingMetric", "Span",
-    "Step", "StepOutputRef", "Template", "Text", "Tracking", "Transformer", "Variant", "render", "walk",
-    "Distributed", "EarlyStopping", "SearchParam", "Tune", "Volume",
+    "Step", "StepOutputRef", "Template", "Text", "ToolInstall", "Tracking", "Transformer", "Variant", "render",
+    "walk", "Distributed", "EarlyStopping", "SearchParam", "Tune", "Volume",
 ]

@@ -158,11 +158,13 @@ class _Lowering:
         train, deploy, retrain = (github.get(k) or {} for k in ("train", "deploy", "retrain"))
         return m.GitHubCI(
             on=github.get("on") or {"push": {"branches": ["main"]}, "pull_request": {}},
-            python=str(github.get("python", "3.11")), install=tuple(github.get("install") or ()),
+            python=str(github.get("python", "3.11")), mlopsdsl=tool_install(github.get("mlopsdsl")),
+            install=tuple(github.get("install") or ()),
             test=tuple(github.get("test") or ()), runs_on=github.get("runs_on", "ubuntu-latest"),
             train_on_branch=train.get("on_branch"), train_environment=train.get("environment"),
             deploy_environments=tuple(deploy.get("environments") or ()),
-            retrain_schedule=retrain.get("schedule"), retrain_environment=retrain.get("environment"))
+            retrain_schedule=retrain.get("schedule"), retrain_environment=retrain.get("environment"),
+            span=self.span(("ci", "github")))
 
     def patch(self, i: int, patch: dict[str, Any]) -> m.Patch:
         select = patch.get("select") or {}
@@ -170,6 +172,16 @@ class _Lowering:
         return m.Patch(target=patch["target"], file=patch.get("file"), kind=select.get("kind"),
                        name=select.get("name"), json_patch=tuple(ops) if ops is not None else None,
                        merge=patch.get("merge"), span=self.span(("patches", i), key=False))
+
+
+def tool_install(raw: Any) -> m.ToolInstall | None:
+    """`ci.github.mlopsdsl` (a string is the `install` shorthand) as a pip requirement."""
+    if raw is None:
+        return None
+    spec = raw if isinstance(raw, dict) else {"install": raw}
+    install = str(spec["install"])
+    requirement = f"mlopsdsl @ {install}" if "://" in install else f"mlopsdsl=={install}"
+    return m.ToolInstall(requirement=requirement, index=spec.get("index"), python=str(spec.get("python", "3.12")))
 
 
 def _render(expr: Expr) -> str:
@@ -204,6 +216,27 @@ def percent_number(value: Any) -> float:
     return round(parsed.fraction * 100, 6) if parsed else float(value)
 
 
+def repository_path(spec_path: str) -> str:
+    """The spec's path from the root of its repository (POSIX separators), whatever the cwd.
+
+    Generated workflows run `mlopsdsl` from the repository root, and `compile --check` must
+    give the same bytes from any directory, so the path is taken from the nearest directory
+    above the spec holding `.git` (a directory, or a file in a worktree); a spec in no
+    repository is named by its file name (its directory is the root).
+    """
+    spec = os.path.abspath(spec_path)
+    folder = os.path.dirname(spec)
+    root = folder
+    while True:
+        if os.path.exists(os.path.join(root, ".git")):
+            break
+        parent = os.path.dirname(root)
+        if parent == root:
+            root = folder
+            break
+        root = parent
+    return os.path.relpath(spec, root).replace(os.sep, "/")
+
+
 def lower_spec(checked: CheckedSpec, spec_path: str, env: str | None) -> m.Project:
-    relative = os.path.relpath(spec_path) if os.path.isabs(spec_path) else os.path.normpath(spec_path)
-    return _Lowering(checked, relative.replace(os.sep, "/"), env).project()
+    return _Lowering(checked, repository_path(spec_path), env).project()

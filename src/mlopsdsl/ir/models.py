@@ -268,9 +268,18 @@ class Monitoring(_IR):
     rule_labels: dict[str, str] = {"release": "prometheus"}
 
 
+class ToolInstall(_IR):
+    """How the workflows install mlopsdsl itself: a requirement the spec controls."""
+
+    requirement: str  # for pip: `mlopsdsl @ <wheel or VCS URL>` or `mlopsdsl==<version>`
+    index: Optional[str] = None  # `--index-url` (with a version only: never the public index by name)
+    python: str = "3.12"  # the Python mlopsdsl's own steps run on
+
+
 class GitHubCI(_IR):
     on: dict[str, Any]  # the trigger mapping as written (push/pull_request/...)
-    python: str = "3.11"
+    python: str = "3.11"  # the project's install/test commands
+    mlopsdsl: Optional[ToolInstall] = None
     install: tuple[str, ...] = ()
     test: tuple[str, ...] = ()
     runs_on: str = "ubuntu-latest"
@@ -279,6 +288,7 @@ class GitHubCI(_IR):
     deploy_environments: tuple[str, ...] = ()
     retrain_schedule: Optional[str] = None
     retrain_environment: Optional[str] = None
+    span: Optional[Span] = None
 
 
 class Patch(_IR):
@@ -313,7 +323,22 @@ class Project(_IR):
     monitoring: Optional[Monitoring] = None
     ci: Optional[GitHubCI] = None
     patches: tuple[Patch, ...] = ()
+    # The same spec resolved for every declared environment, and without any (`base`), whatever
+    # `--env` chose: a target whose output serves every environment at once (the workflows) reads
+    # each environment's own values here, and its output does not depend on `--env`. Filled on the
+    # top-level project only.
+    by_environment: dict[str, "Project"] = {}
+    base: Optional["Project"] = None
 
     @property
     def namespace(self) -> str:
         return self.environment.namespace if self.environment else "default"
+
+    def for_environment(self, name: Optional[str]) -> "Project":
+        """This spec resolved for environment `name` (None: for none). A hand-built project without
+        `by_environment`/`base` stands for every environment itself."""
+        if name is None:
+            return self.base or self
+        if self.environment is not None and self.environment.name == name:
+            return self
+        return self.by_environment.get(name, self)

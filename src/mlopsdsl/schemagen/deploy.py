@@ -147,7 +147,12 @@ def _ci() -> Schema:
         }, title="Triggers"), "When the CI workflow runs (GitHub `on:`).",
             examples=[{"push": {"branches": ["main"]}}]),
         "python": field(fmt(r"^(pypy)?[0-9]+(\.([0-9]+|x))*$", "a Python version", "\"3.11\""),
-                        "The Python version; quote it (`\"3.10\"` unquoted is the number 3.1).", examples=["3.11"]),
+                        "The Python the project's `install` and `test` commands run on; quote it (`\"3.10\"` "
+                        "unquoted is the number 3.1). mlopsdsl's own steps use `mlopsdsl.python`.", examples=["3.11"]),
+        "mlopsdsl": field(ref("tool_install"), "Where the workflows install mlopsdsl from: a wheel URL "
+                          "(`...whl#sha256=...`), a VCS URL pinned to a commit (`git+https://...@<sha>`), or "
+                          "`{install: VERSION, index: URL}`. Never the public index by name.",
+                          examples=["git+https://github.com/acme/mlopsdsl@0123456789abcdef0123456789abcdef01234567"]),
         "install": field(list_of(TEXT), "Commands that install the project."),
         "test": field(list_of(TEXT), "Commands that run the tests.", examples=[["pytest -q"]]),
         "runs_on": field(TEXT, "The runner label (default `ubuntu-latest`).", default="ubuntu-latest"),
@@ -162,6 +167,24 @@ def _ci() -> Schema:
                              title="Retrain"), "Scheduled (and drift-triggered) retraining."),
     }, title="GitHub Actions")
     return obj({"github": field(github, "A GitHub Actions workflow.")}, title="CI")
+
+
+INSTALL = fmt(r"^(https?://[^\s#]+\.whl(#sha256=[0-9a-f]{64})?|git\+https://[^\s@]+@[^\s@]+|"
+              r"[0-9]+(\.[0-9]+)*((a|b|rc)[0-9]+)?(\.post[0-9]+)?(\.dev[0-9]+)?)$",
+              "a wheel URL, a git+https URL with @ref, or a version",
+              "git+https://github.com/acme/mlopsdsl@<commit>", title="mlopsdsl requirement")
+
+
+def _tool_install() -> Schema:
+    return {"anyOf": [{**INSTALL, "x-noun": "a wheel URL, a git+https URL or a version"}, obj({
+        "install": field(INSTALL, "A wheel URL with `#sha256=`, `git+https://...@<commit>`, or a version "
+                                  "(then `index` is required)."),
+        "index": field(ref("url"), "The package index a version is installed from (`pip --index-url`)."),
+        "python": field(fmt(r"^[0-9]+\.[0-9]+$", "a Python version", "\"3.12\""),
+                        "The Python mlopsdsl's own steps run on (validate, compile, submit); at least 3.11 "
+                        "(default `3.12`).", examples=["3.12"]),
+    }, required=("install",), title="mlopsdsl install", **{"x-noun": "a mapping {install, index, python}"})],
+            "title": "mlopsdsl install"}
 
 
 def _environment() -> Schema:
@@ -203,7 +226,7 @@ def defs() -> dict[str, Schema]:
     monitoring, monitoring_defs = _monitoring()
     return {
         "serving": serving, **serving_defs, "monitoring": monitoring, **monitoring_defs,
-        "ci": _ci(), "environment": _environment(), "patch": _patch(),
+        "ci": _ci(), "environment": _environment(), "patch": _patch(), "tool_install": _tool_install(),
         "environment_name": fmt(r"^[a-z][a-z0-9_-]*$", "an environment name", "staging", title="Environment name",
                                 maxLength=40),
     }

@@ -1,4 +1,4 @@
-"""GitHub Actions target: `github/workflows/{ci,train,deploy,retrain}.yml` and `github/SETUP.md`.
+"""GitHub Actions target: `github/workflows/<project>-{ci,train,deploy,retrain}.yml` and `github/SETUP.md`.
 
 Workflows are built as data (dicts) by one module each, checked by
 `shell.check_workflow` (no `${{` in any `run:`, no expression the backend did
@@ -6,14 +6,18 @@ not write), and returned as YAML documents for the one serializer.
 
 Each pinned `uses:` carries its tag as a trailing comment through
 `Commented` strings, so workflows stay data that `patches:` can edit.
+
+The workflows serve every environment at once, so the output does not depend on
+`--env`: workflow-wide values come from the spec without an environment, and each
+environment's job from the spec resolved for it (`Project.for_environment`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mlopsdsl.backends.base import Artifact, Backend
-from mlopsdsl.backends.github import ci, deploy, retrain, setup, train
+from mlopsdsl.backends.base import Artifact, Backend, codes
+from mlopsdsl.backends.github import ci, deploy, jobs, retrain, setup, train
 from mlopsdsl.backends.github.pins import check_pinned
 from mlopsdsl.backends.github.shell import UnsafeWorkflow, check_workflow
 from mlopsdsl.ir import Project
@@ -26,10 +30,23 @@ class GitHubBackend(Backend):
     description = "GitHub Actions workflows: CI, training, gated deploys and retraining"
 
     def compile(self, project: Project) -> list[Artifact]:
+        project = independent_of_env(project)
         if project.ci is None:
             return []
+        if project.ci.mlopsdsl is None:
+            self.warn(codes.TOOL_INSTALL_REQUIRED, "the workflows install mlopsdsl, and `ci.github.mlopsdsl` does "
+                      "not say from where", project.ci.span,
+                      "add `mlopsdsl: git+https://<your mirror>@<commit>` (or a wheel URL with #sha256=, or "
+                      "{install: VERSION, index: URL}): a bare `pip install mlopsdsl` would take whatever the "
+                      "public index serves under that name, in a job that holds your kubeconfig")
+            return []
+        reported: set[str] = set()
+
         def report(feature: str, hint: str) -> None:
-            self.unsupported(feature, None, hint)
+            # The CI jobs are built into several workflows: one problem, one diagnostic.
+            if feature not in reported:
+                reported.add(feature)
+                self.unsupported(feature, project.ci.span if project.ci else None, hint)
 
         documents: dict[str, dict[str, Any] | None] = {"ci": ci.build_ci(project, project.ci, report)}
         if train.wanted(project):
@@ -48,12 +65,20 @@ class GitHubBackend(Backend):
 
     def checklist(self, project: Project) -> list[str]:
         """What a repository admin must set up before the workflows can run (printed after compile)."""
-        return setup.checklist(project)
+        return setup.checklist(independent_of_env(project))
 
     def _workflow(self, project: Project, name: str, document: dict[str, Any]) -> Artifact:
+        path = jobs.workflow_path(project, name)
         try:
             check_workflow(document)
             check_pinned(document)
         except (UnsafeWorkflow, ValueError) as exc:  # a backend bug: refuse to emit rather than emit an injection
-            raise RuntimeError(f"github/workflows/{name}.yml: {exc}") from exc
-        return Artifact(f"github/workflows/{name}.yml", documents=(document,), header=self.header(project))
+            raise RuntimeError(f"{path}: {exc}") from exc
+        return Artifact(path, documents=(document,), header=self.header(project))
+
+
+def independent_of_env(project: Project) -> Project:
+    """The spec without an environment's overlay, still able to resolve each environment."""
+    if project.base is None:
+        return project
+    return project.base.model_copy(update={"by_environment": project.by_environment})

@@ -1,21 +1,22 @@
-"""`ci.yml`: validate the spec and run the project's tests on the spec's own triggers."""
+"""`<project>-ci.yml`: the project's tests and the spec's validation, on the spec's own triggers."""
 
 from __future__ import annotations
 
+import fnmatch
 from typing import Any, Callable
 
 from mlopsdsl.backends.github import jobs
-from mlopsdsl.backends.github.shell import Context, Env, Script, expression_text, run_step, spec_text, user_command
+from mlopsdsl.backends.github.shell import Context, expression_text
 from mlopsdsl.ir import GitHubCI, Project
 
-__all__ = ["build_ci", "triggers"]
+__all__ = ["build_ci", "publishes", "triggers"]
 
 # Triggers whose workflows run with the repository's code and a read-only token.
 # `pull_request_target` and `workflow_run` run fork-controlled input with write
 # tokens and secrets (zizmor's dangerous-triggers); they are refused, not emitted.
 SAFE_EVENTS = ("push", "pull_request", "workflow_dispatch", "merge_group", "schedule")
 
-Report = Callable[[str, str], None]  # (feature, hint)
+Report = Callable[[str, str], None]
 
 
 def _no_expressions(value: Any) -> bool:
@@ -47,45 +48,25 @@ def triggers(on: dict[str, Any], report: Report) -> dict[str, Any]:
     return out
 
 
-def runs_on_tags(on: dict[str, Any]) -> bool:
-    """Does a tag push start this workflow? A release build must not restore a cache a
-    pull request could have written (zizmor's cache-poisoning); an unfiltered `push` includes tags."""
-    push = on.get("push")
+def publishes(on: dict[str, Any]) -> bool:
+    """Could a run of these triggers build something released? Then it must not restore a cache a
+    pull request could have written (zizmor's cache-poisoning): a tag push (an unfiltered `push`
+    includes tags; zizmor counts `tags-ignore` too) or a push to a release branch."""
     if "push" not in on:
         return False
+    push = on.get("push")
     if not isinstance(push, dict):
         return True
-    return "tags" in push or "tags-ignore" in push or not ({"branches", "branches-ignore"} & set(push))
+    if "tags" in push or "tags-ignore" in push or not ({"branches", "branches-ignore"} & set(push)):
+        return True
+    branches = [str(b) for b in push.get("branches") or ()]
+    return any(fnmatch.fnmatch(b.lower(), "*release*") for b in branches)
 
 
 def build_ci(project: Project, ci: GitHubCI, report: Report) -> dict[str, Any]:
     on = triggers(ci.on, report)
-    steps = [jobs.checkout(), jobs.setup_python(ci.python, cache=not runs_on_tags(on))]
-    steps += _commands("Install", ci.install, report)
-    steps.append(jobs.install_mlopsdsl())
-
-    env = Env()
-    spec = env.bind("MLOPSDSL_SPEC", project.spec_path)
-    validate = Script().line("mlopsdsl validate", spec, "--format github")
-    steps.append(run_step("Validate the spec", validate, env))
-    steps += _commands("Test", ci.test, report)
-
-    job = jobs.job("Validate and test", ci.runs_on, steps, timeout=30)
-    # One run per ref: a new push to a pull request cancels the stale run of the same ref.
-    concurrency = {"group": expression_text("ci-", Context("github.ref")), "cancel-in-progress": True}
-    return jobs.workflow(f"{project.name} CI", on, {"ci": job}, concurrency=concurrency)
-
-
-def _commands(kind: str, commands: tuple[str, ...], report: Report) -> list[dict[str, Any]]:
-    steps = []
-    for i, command in enumerate(commands, 1):
-        text = user_command(command)
-        if text is None:
-            report(f"`${{{{` in ci.github.{kind.lower()} command {i}",
-                   "GitHub would expand it into the shell before the command runs; read the value from "
-                   "an environment variable the runner sets (e.g. \"$GITHUB_REF_NAME\") instead")
-            continue
-        first = text.strip().splitlines()[0] if text.strip() else text
-        name = first if len(first) <= 60 else first[:57] + "..."
-        steps.append({"name": spec_text(f"{kind}: {name}"), "run": text})
-    return steps
+    # One run per ref: a new push to a pull request cancels the stale run of the same ref; the
+    # project's name keeps two projects of one repository apart.
+    concurrency = {"group": expression_text(f"{project.name}-ci-", Context("github.ref")), "cancel-in-progress": True}
+    return jobs.workflow(f"{project.name} CI", on, jobs.ci_jobs(project, report, cache=not publishes(on)),
+                         concurrency=concurrency)

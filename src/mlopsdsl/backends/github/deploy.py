@@ -32,21 +32,19 @@ import dataclasses
 import math
 from typing import Any, Callable
 
-from mlopsdsl.backends import promql
+from mlopsdsl.backends import events, promql
 from mlopsdsl.backends.github import jobs
 from mlopsdsl.backends.github.pins import KUBECTL_VERSION, uses
 from mlopsdsl.backends.github.shell import Context, Env, Script, Secret, run_step, spec_text
 from mlopsdsl.ir import Environment, Project
 
-__all__ = ["DEPLOY_EVENT", "KUBECONFIG", "PROMETHEUS_TOKEN", "analysis_query", "build_deploy", "deploy_step",
+__all__ = ["KUBECONFIG", "PROMETHEUS_TOKEN", "analysis_query", "build_deploy", "deploy_step",
            "percents", "wanted"]
 
 Report = Callable[[str, str], None]
 KUBECONFIG = "KUBECONFIG"  # environment secret: a kubeconfig for the environment's namespace
 PROMETHEUS_TOKEN = "PROMETHEUS_TOKEN"  # optional secret: bearer token for the Prometheus API
 READY_TIMEOUT = 600  # seconds `kubectl wait` allows a revision to become Ready
-# What a pipeline step (e.g. the register component) can send to start a deploy.
-DEPLOY_EVENT = "mlopsdsl-deploy"
 _HEALTH = {"v1": "/v1/models/{name}", "v2": "/v2/health/ready"}
 
 ROLLOUT = r'''set -euo pipefail
@@ -199,6 +197,7 @@ def job_id(name: str) -> str:
 def build_deploy(project: Project, report: Report) -> dict[str, Any]:
     ci = project.ci
     assert ci is not None
+    assert ci.mlopsdsl is not None
     by_name = {e.name: e for e in project.environments}
     out: dict[str, Any] = {}
     previous = None
@@ -207,18 +206,20 @@ def build_deploy(project: Project, report: Report) -> dict[str, Any]:
         if environment is None:
             report(f"deploying to the undeclared environment '{name}'", "declare it under `environments:`")
             continue
+        # Each job deploys its environment's own spec (rollout steps, interval, analysis), whatever `--env` was.
+        resolved = project.for_environment(name)
         steps = [
             jobs.checkout(),
-            jobs.setup_python(ci.python, cache=False),
-            jobs.install_mlopsdsl(),
+            jobs.setup_python(ci.mlopsdsl.python),
+            jobs.install_mlopsdsl(ci.mlopsdsl),
             jobs.compile_step(project, environment, "kserve"),
             {"name": "Set up kubectl", "uses": uses("setup-kubectl"), "with": {"version": KUBECTL_VERSION}},
-            deploy_step(project, environment, report),
+            deploy_step(resolved, environment, report),
         ]
-        concurrency = {"group": spec_text(f"deploy-{environment.name}"), "cancel-in-progress": False}
+        concurrency = {"group": spec_text(f"{project.name}-deploy-{environment.name}"), "cancel-in-progress": False}
         out[job_id(name)] = jobs.job(f"Deploy to {environment.name}", ci.runs_on, steps,
-                                     timeout=minutes(project), environment=environment,
+                                     timeout=minutes(resolved), environment=environment.name, url=environment.url,
                                      concurrency=concurrency, needs=[previous] if previous else None)
         previous = job_id(name)
-    on = {"workflow_dispatch": {}, "repository_dispatch": {"types": [DEPLOY_EVENT]}}
+    on = {"workflow_dispatch": {}, "repository_dispatch": {"types": [events.deploy_event(project)]}}
     return jobs.workflow(f"{project.name} deploy", on, out)

@@ -2,31 +2,35 @@
 
 Everything secure-by-default lives here once: `permissions: {}` at the top
 (each job asks for what it needs, `contents: read` by default), a timeout on
-every job, checkout without persisted credentials, and mlopsdsl installed at
-the version that generated the workflow (so CI validates with the same
-checker the author compiled with).
+every job, checkout without persisted credentials, and mlopsdsl installed from
+the requirement the spec names (`ci.github.mlopsdsl`), on its own Python.
+
+`ci_jobs` is the project's CI (its tests, and mlopsdsl validating the spec):
+the CI workflow is exactly these jobs, and the train and retrain workflows run
+them again on their own commit before a training job may start (`needs:`).
 """
 
 from __future__ import annotations
 
-from importlib import metadata
-from typing import Any
+import shlex
+from typing import Any, Callable
 
 from mlopsdsl.backends.github.pins import uses
-from mlopsdsl.backends.github.shell import Context, Env, Script, run_step, spec_text
-from mlopsdsl.ir import Environment, Project
+from mlopsdsl.backends.github.shell import Context, Env, Script, run_step, spec_text, user_command
+from mlopsdsl.ir import Environment, GitHubCI, Project, ToolInstall
 
-__all__ = ["checkout", "compile_step", "install_mlopsdsl", "job", "mlopsdsl_requirement", "setup_python",
-           "workflow"]
+__all__ = ["CI_JOBS", "checkout", "ci_jobs", "compile_step", "install_mlopsdsl", "job", "setup_python",
+           "workflow", "workflow_path"]
 
+Report = Callable[[str, str], None]
 READ_ONLY = {"contents": "read"}
+CI_JOBS = ("test", "validate")  # job ids of `ci_jobs`, which other workflows wait for
+_REQUIREMENT_FLAGS = ("-r", "--requirement", "-c", "--constraint")
 
 
-def mlopsdsl_requirement() -> str:
-    try:
-        return f"mlopsdsl=={metadata.version('mlopsdsl')}"
-    except metadata.PackageNotFoundError:  # running from a source tree without metadata
-        return "mlopsdsl"
+def workflow_path(project: Project, kind: str) -> str:
+    """`github/workflows/<project>-<kind>.yml`: two projects in one repository never share a file."""
+    return f"github/workflows/{project.name}-{kind}.yml"
 
 
 def workflow(name: str, on: dict[str, Any], jobs: dict[str, Any],
@@ -39,17 +43,19 @@ def workflow(name: str, on: dict[str, Any], jobs: dict[str, Any],
 
 
 def job(name: str, runs_on: str, steps: list[dict[str, Any]], *, timeout: int,
-        permissions: dict[str, str] | None = None, environment: Environment | None = None,
+        permissions: dict[str, str] | None = None, environment: str | None = None, url: str | None = None,
         concurrency: dict[str, Any] | None = None, needs: list[str] | None = None,
-        show_url: bool = True) -> dict[str, Any]:
+        condition: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"name": spec_text(name), "runs-on": spec_text(runs_on), "timeout-minutes": timeout,
                            "permissions": dict(permissions or READ_ONLY)}
     if needs:
         out["needs"] = needs
+    if condition:
+        out["if"] = condition
     if environment is not None:
-        bound: dict[str, Any] = {"name": spec_text(environment.name)}
-        if environment.url and show_url:  # the URL of what a deploy job serves; train jobs serve nothing
-            bound["url"] = spec_text(environment.url)
+        bound: dict[str, Any] = {"name": spec_text(environment)}
+        if url:
+            bound["url"] = spec_text(url)
         out["environment"] = bound
     if concurrency:
         out["concurrency"] = concurrency
@@ -64,19 +70,25 @@ def checkout() -> dict[str, Any]:
             "with": {"persist-credentials": False}}
 
 
-def setup_python(version: str, cache: bool) -> dict[str, Any]:
+def setup_python(version: str, cache_files: tuple[str, ...] = ()) -> dict[str, Any]:
+    """setup-python; with `cache_files` (the dependency files the cache key hashes) a pip cache."""
     options: dict[str, Any] = {"python-version": spec_text(version)}
-    if cache:
-        # Only CI off tags caches: a cache restored into a job that deploys, submits
-        # training or builds a tag could have been written by a pull request.
+    if cache_files:
         options["cache"] = "pip"
-    return {"name": "Set up Python", "uses": uses("setup-python"), "with": options}
+        options["cache-dependency-path"] = spec_text("\n".join(cache_files))
+    return {"name": spec_text(f"Set up Python {version}"), "uses": uses("setup-python"), "with": options}
 
 
-def install_mlopsdsl() -> dict[str, Any]:
+def install_mlopsdsl(tool: ToolInstall) -> dict[str, Any]:
+    """pip install of the spec's requirement: a URL (hash-pinned where given) or a version from its index."""
     env = Env()
-    requirement = env.bind("MLOPSDSL_REQUIREMENT", mlopsdsl_requirement())
-    script = Script().line("python -m pip install", requirement)
+    requirement = env.bind("MLOPSDSL_REQUIREMENT", tool.requirement)
+    script = Script()
+    if tool.index:
+        script.line("python -m pip install --index-url", env.bind("MLOPSDSL_INDEX", tool.index), requirement)
+    else:
+        script.line("python -m pip install", requirement)
+    script.line("mlopsdsl --version")
     return run_step("Install mlopsdsl", script, env)
 
 
@@ -96,3 +108,54 @@ def run_name_env(env: Env, project: Project) -> None:
     env.bind("MLOPSDSL_TRIGGER", Context("github.event_name"))
     env.bind("MLOPSDSL_RUN_ID", Context("github.run_id"))
     env.bind("MLOPSDSL_COMMIT", Context("github.sha"))
+
+
+def cache_files(ci: GitHubCI) -> tuple[str, ...]:
+    """The requirement files the install commands name (`-r FILE`): what a pip cache key can hash.
+
+    setup-python's pip cache fails the job when no dependency file matches, and a command
+    like `pip install -e .` names none, so without one there is no cache."""
+    found = []
+    for command in ci.install:
+        try:
+            words = shlex.split(command)
+        except ValueError:
+            continue
+        for flag, value in zip(words, words[1:]):
+            if flag in _REQUIREMENT_FLAGS and value not in found and "${{" not in value:
+                found.append(value)
+    return tuple(found)
+
+
+def ci_jobs(project: Project, report: Report, *, cache: bool = False) -> dict[str, dict[str, Any]]:
+    """The project's tests on `ci.github.python` (when it has install/test commands) and mlopsdsl
+    validating the spec on its own Python."""
+    ci = project.ci
+    assert ci is not None and ci.mlopsdsl is not None
+    out: dict[str, dict[str, Any]] = {}
+    commands = _commands("Install", ci.install, report) + _commands("Test", ci.test, report)
+    if commands:
+        steps = [checkout(), setup_python(ci.python, cache_files(ci) if cache else ()), *commands]
+        out["test"] = job("Test", ci.runs_on, steps, timeout=30)
+    env = Env()
+    spec = env.bind("MLOPSDSL_SPEC", project.spec_path)
+    validate = Script().line("mlopsdsl validate", spec, "--format github")
+    steps = [checkout(), setup_python(ci.mlopsdsl.python), install_mlopsdsl(ci.mlopsdsl),
+             run_step("Validate the spec", validate, env)]
+    out["validate"] = job("Validate the spec", ci.runs_on, steps, timeout=15)
+    return out
+
+
+def _commands(kind: str, commands: tuple[str, ...], report: Report) -> list[dict[str, Any]]:
+    steps = []
+    for i, command in enumerate(commands, 1):
+        text = user_command(command)
+        if text is None:
+            report(f"`${{{{` in ci.github.{kind.lower()} command {i}",
+                   "GitHub would expand it into the shell before the command runs; read the value from "
+                   "an environment variable the runner sets (e.g. \"$GITHUB_REF_NAME\") instead")
+            continue
+        first = text.strip().splitlines()[0] if text.strip() else text
+        name = first if len(first) <= 60 else first[:57] + "..."
+        steps.append({"name": spec_text(f"{kind}: {name}"), "run": text})
+    return steps

@@ -8,6 +8,7 @@ and the output directory carries it.
 
 from __future__ import annotations
 
+from mlopsdsl.backends import events
 from mlopsdsl.backends.github import deploy, retrain, train
 from mlopsdsl.backends.github.deploy import KUBECONFIG, PROMETHEUS_TOKEN
 from mlopsdsl.ir import Project
@@ -20,7 +21,13 @@ def checklist(project: Project) -> list[str]:
     if ci is None:
         return []
     items = ["Settings > Actions > General > Workflow permissions: 'Read repository contents' "
-             "(every generated job asks for `contents: read` and nothing more)."]
+             "(every generated job asks for `contents: read` and nothing more).",
+             f"Copy `workflows/{project.name}-*.yml` to `.github/workflows/`; the spec path they run "
+             f"mlopsdsl on, `{project.spec_path}`, is relative to the repository root."]
+    if ci.mlopsdsl is not None:
+        where = f"from the index {ci.mlopsdsl.index}" if ci.mlopsdsl.index else "from the URL in the spec"
+        items.append(f"The jobs install `{ci.mlopsdsl.requirement}` {where} on Python {ci.mlopsdsl.python}: "
+                     "it must stay reachable from the runners.")
     by_name = {e.name: e for e in project.environments}
     kfp_envs = []
     if train.wanted(project):
@@ -28,12 +35,17 @@ def checklist(project: Project) -> list[str]:
     if retrain.wanted(project):
         kfp_envs.append(ci.retrain_environment or ci.train_environment
                         or (project.environments[0].name if project.environments else "?"))
+        if retrain.drift_retrains(project):
+            kfp_envs += [e.name for e in project.environments if e.kfp_host]
     for name in dict.fromkeys(kfp_envs):
         env = by_name.get(name)
         host = env.kfp_host if env else None
-        items.append(f"Environment '{name}': secret `{train.KFP_TOKEN}`, a bearer token for the KFP API at "
-                     f"{host or '(no kfp_host)'} allowed to create runs in namespace "
-                     f"'{env.namespace if env else '?'}' (leave empty only if that API needs no auth).")
+        training = train.training_environment(env) if env else f"{name}-training"
+        items.append(f"Environment '{training}' (training in '{name}'): secret `{train.KFP_TOKEN}`, a bearer token "
+                     f"for the KFP API at {host or '(no kfp_host)'} allowed to create runs in namespace "
+                     f"'{env.namespace if env else '?'}' (leave empty only if that API needs no auth). Give it no "
+                     "required reviewers (a scheduled or drift-started retrain would wait for one) and limit its "
+                     "deployment branches to the branches that train.")
     if deploy.wanted(project):
         for name in ci.deploy_environments:
             env = by_name.get(name)
@@ -51,7 +63,8 @@ def checklist(project: Project) -> list[str]:
                          "base URL, reachable from the runner; the rollout analysis queries it. Optional secret "
                          f"`{PROMETHEUS_TOKEN}` for a bearer token.")
     if retrain.drift_retrains(project):
-        items.append(f"The drift job sends a `repository_dispatch` of type `{retrain.RETRAIN_EVENT}`: give it a "
+        items.append(f"The drift job sends a `repository_dispatch` of type `{events.retrain_event(project)}` "
+                     f"naming its environment (`client_payload.{events.RETRAIN_ENVIRONMENT_KEY}`): give it a "
                      "fine-grained token for this repository with 'Contents: read and write' (GitHub's "
                      "requirement for repository_dispatch), stored where the monitoring output expects it.")
     if project.ci.install or project.ci.test:

@@ -24,8 +24,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-__all__ = ["Context", "Env", "GhExpr", "Input", "Ref", "Script", "Secret", "check_workflow",
-           "expression_text", "run_step", "spec_text", "user_command", "UnsafeWorkflow"]
+__all__ = ["Context", "Env", "GhExpr", "Input", "Ref", "Script", "Secret", "check_workflow", "condition",
+           "both", "either", "equals", "expression_text", "run_step", "spec_text", "user_command", "UnsafeWorkflow"]
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
@@ -87,6 +87,41 @@ class Context:
 
 
 Bindable = Union[str, int, float, bool, Secret, Input, Context]
+
+# What a job's `if:` may compare: the event's name, and the environment a drift dispatch names.
+# Comparing is not expanding: the payload's text never reaches a shell.
+_CONDITION_CONTEXTS = frozenset({"github.event_name", "github.event.client_payload.environment"})
+_LITERAL = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A boolean expression made only by `equals` and `either`/`both` (never from spec text)."""
+
+    text: str
+
+
+def equals(path: str, literal: str, negate: bool = False) -> Clause:
+    """`path == 'literal'` over an allow-listed context and a plain literal."""
+    if path not in _CONDITION_CONTEXTS or not _LITERAL.fullmatch(literal):
+        raise UnsafeWorkflow(f"not a safe comparison: {path} == {literal!r}")
+    return Clause(f"{path} {'!=' if negate else '=='} '{literal}'")
+
+
+def either(*clauses: Clause) -> Clause:
+    return Clause("(" + " || ".join(c.text for c in clauses) + ")")
+
+
+def both(*clauses: Clause) -> Clause:
+    return Clause("(" + " && ".join(c.text for c in clauses) + ")")
+
+
+def condition(clause: Clause) -> GhExpr:
+    """A job's `if:`."""
+    if not isinstance(clause, Clause):
+        raise TypeError("a condition is built from Clauses")
+    text = clause.text[1:-1] if clause.text.startswith("(") and clause.text.endswith(")") else clause.text
+    return _expr(text)
 
 
 def expression_text(*parts: Union[str, Context]) -> GhExpr:

@@ -1,12 +1,19 @@
-"""`train.yml`: compile the Kubeflow pipeline and submit a run to the environment's KFP.
+"""`<project>-train.yml`: run CI, then compile the Kubeflow pipeline and submit a run to the
+environment's KFP.
 
 Triggered by a push to `ci.github.train.on_branch` and by `workflow_dispatch`,
-whose inputs are the spec's `params` (typed, with defaults). The submission is
-a constant Python script (`shell: python`) that reads everything from env:
-host, token, parameter values and their types. A push has no inputs, so every
-parameter arrives empty and the pipeline's own defaults apply; a dispatch
-overrides only what it sets. Also used by `retrain.py` (the same flow, other
-triggers).
+whose inputs are the spec's `params` (typed, with the training environment's
+defaults). The training job `needs:` the CI jobs of the same commit: no
+training on a push whose tests fail. The submission is a constant Python script
+(`shell: python`) that reads everything from env: host, token, parameter values
+and their types. A push has no inputs, so every parameter arrives empty and the
+pipeline's own defaults apply; a dispatch overrides only what it sets. Also used
+by `retrain.py` (the same flow, other triggers).
+
+Training jobs are bound to the GitHub environment `<env>-training`, which holds
+the KFP token: not to `<env>` itself, whose protection rules (required reviewers
+for `approval: true`) guard deploys and would hold every scheduled or
+drift-started retrain until someone approves it.
 """
 
 from __future__ import annotations
@@ -17,10 +24,11 @@ from typing import Any, Callable, Optional
 
 from mlopsdsl.backends.github import jobs
 from mlopsdsl.backends.github.pins import KFP_REQUIREMENT
-from mlopsdsl.backends.github.shell import Env, Input, Script, Secret, run_step, spec_text
+from mlopsdsl.backends.github.shell import Clause, Env, Input, Script, Secret, condition, run_step, spec_text
 from mlopsdsl.ir import Environment, Param, Project
 
-__all__ = ["KFP_TOKEN", "build_train", "dispatch_inputs", "pick_environment", "train_job", "wanted"]
+__all__ = ["KFP_TOKEN", "build_train", "dispatch_inputs", "pick_environment", "train_job", "training_environment",
+           "wanted"]
 
 Report = Callable[[str, str], None]
 KFP_TOKEN = "KFP_TOKEN"  # environment secret: bearer token for the KFP API
@@ -70,6 +78,11 @@ with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary:
     summary.write("Submitted KFP run " + str(result.run_id) + " with " + json.dumps(arguments, sort_keys=True) + "\\n")
 print("KFP run", result.run_id)
 '''
+
+
+def training_environment(environment: Environment) -> str:
+    """The GitHub environment a training job binds: the KFP token's home, without deploy approvals."""
+    return f"{environment.name}-training"
 
 
 def wanted(project: Project) -> bool:
@@ -142,24 +155,26 @@ def submit_step(project: Project, environment: Environment, params: list[Param],
 
 
 def train_job(project: Project, environment: Environment, params: list[Param], with_inputs: bool,
-              title: str = "Train") -> dict[str, Any]:
+              title: str = "Train", needs: list[str] | None = None, when: Clause | None = None) -> dict[str, Any]:
+    """Compile and submit, with `project` resolved for `environment` (its namespace, defaults, overlay)."""
     ci = project.ci
-    assert ci is not None
+    assert ci is not None and ci.mlopsdsl is not None
     env = Env()
     kfp = env.bind("MLOPSDSL_KFP", KFP_REQUIREMENT)
     steps = [
         jobs.checkout(),
-        jobs.setup_python(ci.python, cache=False),
-        jobs.install_mlopsdsl(),
+        jobs.setup_python(ci.mlopsdsl.python),
+        jobs.install_mlopsdsl(ci.mlopsdsl),
         run_step("Install the KFP SDK", Script().line("python -m pip install", kfp), env),
         jobs.compile_step(project, environment, "kubeflow"),
         submit_step(project, environment, params, with_inputs),
     ]
-    # One submission per environment at a time (train and retrain share the group):
+    # One submission per project and environment at a time (train and retrain share the group):
     # the newer waits, none is cancelled half-submitted.
-    concurrency = {"group": spec_text(f"train-{environment.name}"), "cancel-in-progress": False}
+    concurrency = {"group": spec_text(f"{project.name}-train-{environment.name}"), "cancel-in-progress": False}
     return jobs.job(f"{title} in {environment.name}", ci.runs_on, steps, timeout=30,
-                    environment=environment, concurrency=concurrency, show_url=False)
+                    environment=training_environment(environment), concurrency=concurrency, needs=needs,
+                    condition=condition(when) if when is not None else None)
 
 
 def build_train(project: Project, report: Report) -> Optional[dict[str, Any]]:
@@ -171,8 +186,11 @@ def build_train(project: Project, report: Report) -> Optional[dict[str, Any]]:
     if "${{" in ci.train_on_branch:
         report("`${{` in ci.github.train.on_branch", "a branch name or glob")
         return None
-    params = usable_params(project, report)
+    # The dispatch form shows the training environment's own defaults, whatever `--env` compiled.
+    resolved = project.for_environment(environment.name)
+    params = usable_params(resolved, report)
     on: dict[str, Any] = {"push": {"branches": [ci.train_on_branch]}}
     on["workflow_dispatch"] = {"inputs": dispatch_inputs(params, report)} if params else {}
-    job = train_job(project, environment, params, with_inputs=True)
-    return jobs.workflow(f"{project.name} train", on, {"train": job})
+    ci_jobs = jobs.ci_jobs(project.for_environment(None), report)
+    job = train_job(resolved, environment, params, with_inputs=True, needs=list(ci_jobs))
+    return jobs.workflow(f"{project.name} train", on, {**ci_jobs, "train": job})

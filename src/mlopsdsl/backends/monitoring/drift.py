@@ -10,7 +10,8 @@ receives everything through environment variables from the ConfigMap:
                                     the training-time distribution (`data.<name>`)
     PUSHGATEWAY_URL PUSHGATEWAY_JOB METRIC_NAME
     ON_DRIFT                        retrain | alert
-    DISPATCH_EVENT_TYPE             (retrain only) `mlopsdsl-retrain`
+    DISPATCH_EVENT_TYPE             (retrain only) `mlopsdsl-retrain-<project>` (backends/events.py)
+    DISPATCH_ENVIRONMENT            (retrain only, with --env) the environment to name in the payload
 
 Each run it pushes, to `$PUSHGATEWAY_URL/metrics/job/$PUSHGATEWAY_JOB/namespace/
 $NAMESPACE/project/$PROJECT` (a PUT, so features dropped from the spec disappear),
@@ -23,22 +24,22 @@ features; `drift.score.<feature>` one feature.
 
 With `on_drift: retrain`, when any feature's score exceeds THRESHOLD the job sends
 `POST https://api.github.com/repos/$GITHUB_REPOSITORY/dispatches` with
-`{"event_type": "mlopsdsl-retrain", "client_payload": {"project", "namespace",
-"scores"}}` and `Authorization: Bearer $GITHUB_TOKEN`; the retrain workflow listens
-on `repository_dispatch: {types: [mlopsdsl-retrain]}`. Token and repository come
+`{"event_type": "mlopsdsl-retrain-<project>", "client_payload": {"project", "namespace",
+"environment", "scores"}}` and `Authorization: Bearer $GITHUB_TOKEN`; the retrain workflow listens
+on `repository_dispatch: {types: [mlopsdsl-retrain-<project>]}` and trains in the environment
+named by `client_payload.environment`. Token and repository come
 from the Kubernetes Secret `<project>-retrain-dispatch` (keys `token`, `repository`;
 the token needs `contents: write` on that repository), never from the ConfigMap.
 """
 
 from __future__ import annotations
 
-from mlopsdsl.backends import promql
+from mlopsdsl.backends import events, promql
 from mlopsdsl.backends.base import Backend
 from mlopsdsl.backends.monitoring import metrics
 from mlopsdsl.backends.monitoring.rules import MANAGED_BY
 from mlopsdsl.ir import Monitoring, Project
 
-DISPATCH_EVENT_TYPE = "mlopsdsl-retrain"
 CRONJOB_NAME_MAX = 52  # the CronJob controller appends an 11-character job suffix to a 63-limit name
 
 
@@ -69,7 +70,9 @@ def config_data(project: Project, mon: Monitoring, ctx: promql.PromContext, back
     data.update({"PUSHGATEWAY_URL": ctx.drift.pushgateway_url.format(prometheus_namespace=mon.namespace),
                  "PUSHGATEWAY_JOB": ctx.drift.job, "METRIC_NAME": ctx.drift.metric, "ON_DRIFT": drift.on_drift})
     if drift.on_drift == "retrain":
-        data["DISPATCH_EVENT_TYPE"] = DISPATCH_EVENT_TYPE
+        data["DISPATCH_EVENT_TYPE"] = events.retrain_event(project)
+        if project.environment is not None:  # sent back as client_payload.environment: retrain where it drifted
+            data["DISPATCH_ENVIRONMENT"] = project.environment.name
     return data
 
 

@@ -1,0 +1,23 @@
+"""The `repository_dispatch` events the generated pieces send each other, named once.
+
+A pipeline step (or a person) starts a deploy, the drift job starts a retrain. The
+event type carries the project's name, so two projects that share a repository never
+start each other's workflows; the retrain payload names the environment the drift was
+seen in (`client_payload.environment`), and the retrain workflow trains there.
+"""
+
+from __future__ import annotations
+
+from mlopsdsl.ir import Project
+
+__all__ = ["RETRAIN_ENVIRONMENT_KEY", "deploy_event", "retrain_event"]
+
+RETRAIN_ENVIRONMENT_KEY = "environment"  # in client_payload: which environment drifted
+
+
+def deploy_event(project: Project) -> str:
+    return f"mlopsdsl-deploy-{project.name}"
+
+
+def retrain_event(project: Project) -> str:
+    return f"mlopsdsl-retrain-{project.name}"
