@@ -22,7 +22,7 @@ from mlopsdsl.ir.expr import Expr, Text
 from mlopsdsl.ir.training import Distributed, Tune, Volume
 from mlopsdsl.source import Span
 
-IR_VERSION = "1.2"  # 1.2: Step.distributed, Step.tune, Step.volumes
+IR_VERSION = "1.3"  # 1.2: Step.distributed, Step.tune, Step.volumes; 1.3: Project.by_environment/base, GitHubCI.mlopsdsl
 
 ARTIFACT_TYPES = ("Dataset", "Model", "Metrics", "ClassificationMetrics", "HTML", "Markdown", "Artifact")
 PARAMETER_TYPES = ("int", "float", "bool", "str")
