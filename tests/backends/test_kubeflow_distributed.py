@@ -217,3 +217,18 @@ def test_the_judge_fails_our_job_when_one_field_is_wrong(tmp_path, framework, pa
         node = node[key]
     node[path[-1]] = value
     assert any(reason in error for _, error in judge([job]))
+
+
+@pytest.mark.parametrize("example, kinds", [("vision/defects.yaml", {"TrainJob"}), ("churn/churn.yaml", {"Experiment"})])
+def test_the_examples_launch_jobs_their_judges_accept(example, kinds):
+    from conftest import EXAMPLES
+
+    result = build_ir(str(EXAMPLES / example), env="staging")
+    assert result.ir is not None, [str(d) for d in result.diagnostics]
+    backend = KubeflowBackend()
+    artifacts = {a.path: a for a in backend.compile(result.ir)}
+    assert not [d for d in backend.diagnostics if d.code.severity.value == "error"]
+    jobs = launched_jobs(artifacts["kubeflow/pipeline.yaml"].documents[0])
+    assert {job["kind"] for job in jobs.values()} == kinds
+    assert judge(list(jobs.values())) == []
+    assert any("launcher-rbac.yaml" in line for line in backend.next_steps(result.ir))

@@ -24,6 +24,7 @@ from mlopsdsl.check.secrets import check_literal_secrets
 from mlopsdsl.check.serving import check_serving_rules
 from mlopsdsl.check.steps import check_steps
 from mlopsdsl.check.symbols import Symbols, build
+from mlopsdsl.check.training import check_training
 from mlopsdsl.check.values import check_durations, check_resources, check_schedules
 
 
@@ -54,6 +55,7 @@ def check_spec(ctx: CheckContext) -> CheckedSpec:
     check_tool_install(ctx)
     exprs = check_expressions(ctx, symbols)
     check_steps(ctx, symbols, exprs)
+    check_training(ctx, symbols)
     check_serving_rules(ctx, exprs)
     check_drift(ctx)
     check_unique_names(ctx)

@@ -134,6 +134,15 @@ SERVING_MODEL_NOT_MODEL = _code("MLD649", "serving-model-not-model", "`serving.m
 DUPLICATE_NAME = _code("MLD650", "duplicate-name", "Two alerts or variants share a name.")
 CI_ENVIRONMENT_NEEDS_HOST = _code("MLD651", "environment-needs-kfp-host", "A workflow trains in an environment that has no `kfp_host`.")
 
+# --- 62x distributed training and hyperparameter search (src/mlopsdsl/check/training.py) ----
+TUNE_PARAM_UNKNOWN = _code("MLD620", "tune-param-unknown", "`tune.params` names a parameter that `params` does not declare.")
+TUNE_SPACE = _code("MLD621", "tune-search-space", "A search dimension does not fit its parameter: the kind does not match the type, the range is empty, or `loguniform` starts at or below 0.")
+TUNE_OBJECTIVE = _code("MLD622", "tune-objective", "`tune.objective.metric` is not `OUTPUT.FIELD` of a numeric metrics field the step declares.")
+TUNE_COUNTS = _code("MLD623", "tune-counts", "`parallel` or `max_failed` is more than `trials` (Katib's webhook refuses it).")
+TUNE_GRID = _code("MLD624", "tune-grid", "Grid search needs a `step` for every float dimension, and no more `trials` than combinations.")
+TUNE_PARAM_UNUSED = _code("MLD625", "tune-param-unused", "`tune` varies a parameter the step's `run` never reads: every trial would run the same command.", W)
+DISTRIBUTED_OPTION = _code("MLD626", "distributed-option", "A `distributed:` option that the chosen framework does not take.")
+
 # --- 60x serving (rules from src/mlopsdsl/support.py, the KServe support matrix) -------
 SERVING_UNSERVABLE = _code("MLD601", "unservable-framework", "No KServe runtime serves the framework, or the named runtime cannot serve it (`custom` needs `runtime:`).")
 SERVING_PROTOCOL = _code("MLD602", "protocol-not-supported", "The runtime (named or auto-selected) does not speak the serving protocol; ONNX and Triton need v2.")

@@ -10,6 +10,7 @@ from mlopsdsl.ir import models as m
 from mlopsdsl.ir.expr import ListExpr, Lit, SecretRef, Template
 from mlopsdsl.ir.lower import seconds
 from mlopsdsl.ir.lower_expr import lit_text, literal, type_name
+from mlopsdsl.ir.lower_training import lower_distributed, lower_tune
 
 
 def lower_step(low, step: StepDecl) -> m.Step:
@@ -31,7 +32,13 @@ def lower_step(low, step: StepDecl) -> m.Step:
         node_selector={str(k): str(v) for k, v in (data.get("node_selector") or {}).items()},
         tolerations=tuple(data.get("tolerations") or ()),
         component=data.get("uses") if isinstance(data.get("uses"), str) else None,
+        distributed=lower_distributed(data.get("distributed"), _span_of(low, base, "distributed", data)),
+        tune=lower_tune(data.get("tune"), _span_of(low, base, "tune", data)),
         span=low.span(base))
+
+
+def _span_of(low, base, key: str, data: dict[str, Any]):
+    return low.span(base + (key,)) if key in data else None
 
 
 def _command(low, step: StepDecl) -> list[Any]:

@@ -6,6 +6,7 @@ they are `$defs` referenced from every place rather than copies.
 
 from __future__ import annotations
 
+from mlopsdsl.schemagen import training
 from mlopsdsl.schemagen.kit import (
     BOOL, STRING, TEXT, Schema, enum, field, list_of, map_of, obj, ref,
 )
@@ -136,6 +137,7 @@ def _step_properties() -> dict[str, Schema]:
         "parallelism": field({"type": "integer", "minimum": 1}, "With `for_each`: how many items run at once."),
         "node_selector": field(map_of(ref("label_value"), ref("label_key")), "Node labels the pod must land on."),
         "tolerations": field(list_of(ref("toleration")), "Kubernetes tolerations, as in a pod spec."),
+        **{name: make() for name, make in training.STEP_FIELDS.items()},
     }
 
 
@@ -176,9 +178,10 @@ def _component() -> Schema:
 
 def defs() -> dict[str, Schema]:
     step_props = _step_properties()
-    exit_props = {k: v for k, v in step_props.items() if k not in ("when", "after", "for_each", "parallelism")}
+    exit_props = {k: v for k, v in step_props.items()
+                  if k not in ("when", "after", "for_each", "parallelism", *training.STEP_FIELDS)}
     return {
-        **_outputs(), **_resources(),
+        **_outputs(), **_resources(), **training.defs(),
         "retries": _retries(),
         "run": RUN,
         "input_value": INPUT_VALUE,

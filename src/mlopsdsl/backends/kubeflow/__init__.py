@@ -149,6 +149,24 @@ class KubeflowBackend(Backend):
                                       "these once (kubectl apply -f), before the pipeline runs."))
         return artifacts
 
+    def next_steps(self, project: Project) -> list[str]:
+        steps = project.pipeline.steps if project.pipeline else ()
+        needs = []
+        if any(s.distributed is not None and s.distributed.framework != "ray" for s in steps):
+            needs.append("Kubeflow Trainer v2.3 (its CRDs and the built-in ClusterTrainingRuntimes)")
+        if any(s.distributed is not None and s.distributed.framework == "ray" for s in steps):
+            needs.append("the KubeRay v1.7 operator")
+        if any(s.tune is not None for s in steps):
+            needs.append("Katib v0.19")
+        if not needs:
+            return []
+        out = [f"The cluster runs {', '.join(needs)}; apply `kubeflow/{RBAC_PATH.split('/')[-1]}` in namespace "
+               f"'{project.namespace}' so the launcher steps may create and delete their jobs."]
+        if any(s.distributed is not None and s.distributed.framework == "mpi" for s in steps):
+            out.append(f"A cluster admin applies `kubeflow/{RUNTIMES_PATH.split('/')[-1]}` (cluster-scoped "
+                       "ClusterTrainingRuntimes for the Horovod steps).")
+        return out
+
     def _step(self, step: Step, task_name: str, tracking: tuple[EnvVar, ...], executors: dict[str, Any],
               components: dict[str, Any], platform: dict[str, Any]) -> Optional[StepParts]:
         try:
