@@ -30,7 +30,7 @@ from mlopsdsl import cli
 from mlopsdsl.backends import registry
 
 PUBLIC = {"mlopsdsl.ir", "mlopsdsl.backends.base"}
-SHARED_BY_BUILTINS = {"mlopsdsl.backends.promql", "mlopsdsl.backends.events"}
+SHARED_BY_BUILTINS = {"mlopsdsl.backends.promql", "mlopsdsl.backends.events", "mlopsdsl.backends.gate"}
 BUILTINS = ("kubeflow", "kserve", "github", "monitoring")
 PLUGIN_SOURCES = sorted(p for p in (REPO / "backends").glob("*/src") if p.is_dir())
 

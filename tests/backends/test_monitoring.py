@@ -7,6 +7,7 @@ compiled and judged too. The generated promtool tests are run in test_monitoring
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -41,6 +42,10 @@ ERR = ir.ServingMetric(type="percent", metric="error_rate")
 RPS = ir.ServingMetric(type="float", metric="rps")
 
 
+# raw mode with a mesh: KServe v0.20's raw default (the model server) has no status codes
+METRICS = {"serverless": "knative-otel", "raw": "istio"}
+
+
 def churn(mode: str = "serverless", on_drift: str = "retrain", **monitoring) -> ir.Project:
     env = ir.Environment(name="production", namespace="ml-prod")
     alerts = (
@@ -70,7 +75,7 @@ def churn(mode: str = "serverless", on_drift: str = "retrain", **monitoring) -> 
         data=(ir.DataSource(name="reference", dvc=ir.DvcSource(repo="https://github.com/acme/data", path="ref.parquet",
                                                                   rev="v3"), format="parquet"),),
         serving=ir.Serving(name="churn-api", namespace="ml-prod", storage_uri="s3://models/churn",
-                           framework="sklearn", deployment_mode=mode),
+                           framework="sklearn", deployment_mode=mode, metrics=METRICS[mode]),
         monitoring=ir.Monitoring(**fields))
 
 
@@ -139,8 +144,11 @@ def test_rule_is_selected_by_the_operator_labels_in_the_environment_namespace(tm
     assert rule["metadata"]["labels"]["release"] == "prometheus"
     (monitor,) = load(files, "monitoring/podmonitor.yaml")
     assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
-    assert monitor["spec"]["podMetricsEndpoints"] == [{"port": "http-usermetric", "path": "/metrics",
-                                                       "interval": "30s"}]
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert (endpoint["port"], endpoint["path"], endpoint["interval"]) == ("http-usermetric", "/metrics", "30s")
+    # the OTel exporter keeps the revision on target_info only: the scrape copies it from the pod
+    assert {"action": "replace", "sourceLabels": ["__meta_kubernetes_pod_label_serving_knative_dev_revision"],
+            "targetLabel": "kn_revision_name"} in endpoint["relabelings"]
 
 
 def test_recording_rules_first_then_alerts_with_for_severity_annotations(tmp_path):
@@ -225,15 +233,25 @@ def test_raw_mode_scrapes_the_istio_sidecar(tmp_path):
 
 
 def test_a_source_without_status_codes_reports_the_alert(tmp_path):
-    class NoMesh(MonitoringBackend):
-        sources = {**MonitoringBackend.sources, "raw": metrics.KSERVE_MODEL_SERVER}
-
-    backend = NoMesh()
-    artifacts = backend.compile(churn("raw"))
+    project = churn("raw")
+    project = project.model_copy(update={"serving": project.serving.model_copy(
+        update={"metrics": "kserve-model-server"})})
+    backend = MonitoringBackend()
+    artifacts = backend.compile(project)
     (diag,) = backend.diagnostics
-    assert diag.code == codes.UNSUPPORTED and "HighErrorRate" in diag.message and diag.span == SPAN
+    assert diag.code == codes.ERROR_RATE_UNOBSERVABLE and "HighErrorRate" in diag.message and diag.span == SPAN
     rules = next(a for a in artifacts if a.path == "monitoring/prometheus-rules.yaml").documents[0]
     assert "HighErrorRate" not in json.dumps(rules) and "request_predict_seconds_bucket" in json.dumps(rules)
+
+
+def test_a_subclass_replaces_one_metrics_source(tmp_path):
+    mesh = dataclasses.replace(metrics.ISTIO_SIDECAR, requests="my_mesh_requests_total")
+
+    class MyMesh(MonitoringBackend):
+        sources = {**MonitoringBackend.sources, "istio": mesh}
+
+    files = compile_to(churn("raw"), tmp_path, MyMesh())
+    assert "my_mesh_requests_total" in files["monitoring/prometheus-rules.yaml"].decode()
 
 
 # --- determinism and golden files --------------------------------------------------------------

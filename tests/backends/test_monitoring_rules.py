@@ -93,28 +93,44 @@ def test_cases_sit_just_around_the_threshold(tmp_path):
     files = compile_to(churn(), tmp_path)
     doc = yaml.safe_load(files["monitoring/tests/HighErrorRate.yaml"])
     fire, _, quiet = doc["tests"]
-    rates = [[s["values"] for s in t["input_series"]] for t in (fire, quiet)]
-    # 10 rps: 1.1% and 0.9% of 600 requests a minute fail
-    assert rates == [["0+593.4x13", "0+6.6x13"], ["0+594.6x13", "0+5.4x13"]]
+    # 10 rps, split 80/20 over two revisions: 1.1% and 0.9% of 600 requests a minute fail
+    for case, failed in ((fire, 6.6), (quiet, 5.4)):
+        per_minute = {"200": 0.0, "503": 0.0}
+        for series in case["input_series"]:
+            name, labels = series["series"].split("{", 1)
+            if name == "kn_serving_invocation_duration_seconds_count":
+                code = re.search(r'http_response_status_code="(\d+)"', labels).group(1)
+                per_minute[code] += float(series["values"].split("+")[1].split("x")[0])
+        assert per_minute["503"] == pytest.approx(failed) and sum(per_minute.values()) == pytest.approx(600)
+    revisions = {re.search(r'kn_revision_name="([^"]+)"', s["series"]).group(1) for s in fire["input_series"]
+                 if "kn_revision_name" in s["series"]}
+    assert revisions == {"churn-api-predictor-00001", "churn-api-predictor-00002"}
     labels = fire["alert_rule_test"][0]["exp_alerts"][0]["exp_labels"]
     assert labels["severity"] == "critical" and labels["page"] == "true" and labels["service"] == "churn-api"
 
 
 # --- mutation: a wrong rule makes the generated test fail --------------------------------------
 MUTATIONS = [
-    ("HighLatency", "> 0.25", "> 250"),  # the unit: milliseconds where seconds are meant
-    ("HighLatency", "/ 1000", ""),  # the exporter's unit conversion dropped
-    ("HighErrorRate", "> 0.01", "> 1"),  # percent written as a number
-    ("HighErrorRate", 'response_code_class=~"5xx"', 'response_code_class=~"4xx"'),  # wrong errors
-    ("FeatureDrift", "> 0.2", "> 0.3"),  # the threshold moved
-    ("SlowAndBusy", ">= 5", "> 50"),
+    ("knative-otel", "HighLatency", "> 0.25", "> 250"),  # the unit: milliseconds where seconds are meant
+    ("knative-opencensus", "HighLatency", "/ 1000", ""),  # the exporter's unit conversion dropped
+    ("knative-otel", "HighErrorRate", "> 0.01", "> 1"),  # percent written as a number
+    ("knative-otel", "HighErrorRate", 'http_response_status_code=~"5.."', 'http_response_status_code=~"4.."'),
+    ("knative-opencensus", "HighErrorRate", 'response_code_class=~"5xx"', 'response_code_class=~"4xx"'),
+    ("knative-otel", "HighLatency", "kn_serving_invocation_duration_seconds_bucket",
+     "revision_request_latencies_bucket"),  # Knative < 1.19's name on a 1.19+ cluster
+    ("knative-otel", "FeatureDrift", "> 0.2", "> 0.3"),  # the threshold moved
+    ("knative-otel", "SlowAndBusy", ">= 5", "> 50"),
 ]
 
 
+def with_metrics(project: ir.Project, name: str) -> ir.Project:
+    return project.model_copy(update={"serving": project.serving.model_copy(update={"metrics": name})})
+
+
 @needs_promtool
-@pytest.mark.parametrize("alert,old,new", MUTATIONS)
-def test_mutated_rules_fail_the_generated_test(tmp_path, alert, old, new):
-    compile_to(churn(), tmp_path)
+@pytest.mark.parametrize("source,alert,old,new", MUTATIONS)
+def test_mutated_rules_fail_the_generated_test(tmp_path, source, alert, old, new):
+    compile_to(with_metrics(churn(), source), tmp_path)
     tests = tmp_path / "monitoring" / "tests"
     assert promtool_test(tests, f"{alert}.yaml").returncode == 0
     rules = tmp_path / "monitoring" / "rules.yaml"
@@ -124,6 +140,27 @@ def test_mutated_rules_fail_the_generated_test(tmp_path, alert, old, new):
     result = promtool_test(tests, f"{alert}.yaml")
     assert result.returncode != 0, f"the mutation {old!r} -> {new!r} went unnoticed:\n{result.stdout}"
     assert "FAILED" in result.stdout + result.stderr
+
+
+@needs_promtool
+def test_each_knative_generation_passes_its_own_series_and_fails_the_other(tmp_path):
+    """Rules for Knative 1.19+ (the default) fire on series named as its queue-proxy exports them
+    (`kn_serving_invocation_duration_seconds_*`, seconds, `kn_revision_name`), and rules for the
+    OpenCensus names (`revision_request_*`, milliseconds) do not; and the other way round."""
+    out = {}
+    for name in ("knative-otel", "knative-opencensus"):
+        project = churn() if name == "knative-otel" else with_metrics(churn(), name)
+        assert project.serving.metrics == name
+        compile_to(project, tmp_path / name)
+        out[name] = tmp_path / name / "monitoring"
+        assert promtool_test(out[name] / "tests").returncode == 0
+    assert ir.Serving.model_fields["metrics"].default == "knative-otel"
+    rules = {name: (path / "rules.yaml").read_text() for name, path in out.items()}
+    for name, other in (("knative-otel", "knative-opencensus"), ("knative-opencensus", "knative-otel")):
+        (out[name] / "rules.yaml").write_text(rules[other])
+        for alert in ("HighLatency", "HighErrorRate"):
+            result = promtool_test(out[name] / "tests", f"{alert}.yaml")
+            assert result.returncode != 0, f"{other} rules passed {name} series ({alert})"
 
 
 # --- examples ----------------------------------------------------------------------------------

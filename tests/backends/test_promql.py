@@ -3,6 +3,7 @@ the raw queries behind the recording rules, what is refused, and promtool parsin
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 
@@ -12,13 +13,12 @@ import yaml
 from mlopsdsl import ir
 from mlopsdsl.backends import promql
 from mlopsdsl.backends.monitoring import metrics
+from mlopsdsl.diagnostics import codes
 
-SERVING = ir.Serving(name="churn-api", namespace="ml-prod", storage_uri="s3://m", framework="sklearn")
-RAW = SERVING.model_copy(update={"deployment_mode": "raw"})
 CTX = promql.PromContext(namespace="ml-prod", service="churn-api", project="churn",
-                         source=metrics.KNATIVE_QUEUE_PROXY)
+                         source=metrics.KNATIVE_OTEL)
 INLINE = promql.PromContext(namespace="ml-prod", service="churn-api", project="churn",
-                            source=metrics.KNATIVE_QUEUE_PROXY, recorded=False)
+                            source=metrics.KNATIVE_OTEL, recorded=False)
 SEL = '{namespace="ml-prod", service="churn-api"}'
 
 
@@ -147,20 +147,35 @@ def test_serving_metric_without_serving_and_error_rate_without_codes():
     with pytest.raises(promql.Unsupported) as info:
         promql.compile_expr(cmp(">", ERR, pct(1)), kserve)
     assert "response codes" in info.value.feature and info.value.hint
+    assert info.value.code == codes.ERROR_RATE_UNOBSERVABLE
 
 
 # --- raw queries (recording rules and rollout analysis) ----------------------------------------
 def test_quantiles_are_histogram_quantile_over_summed_bucket_rates():
     query = promql.raw_query(promql.Sli("latency", 0.95), CTX)
-    assert query == ('histogram_quantile(0.95, sum by (le, namespace_name, service_name) '
-                     '(rate(revision_request_latencies_bucket{namespace_name="ml-prod", '
-                     'service_name="churn-api-predictor"}[5m]))) / 1000')
-    assert "max" not in query
+    assert query == ('histogram_quantile(0.95, sum by (le) '
+                     '(rate(kn_serving_invocation_duration_seconds_bucket{k8s_namespace_name="ml-prod", '
+                     'kn_service_name="churn-api-predictor"}[5m])))')
+    assert "max" not in query and "/ 1000" not in query  # OTel histograms are in seconds already
+    legacy = dataclasses.replace(CTX, source=metrics.KNATIVE_OPENCENSUS)
+    assert promql.raw_query(promql.Sli("latency", 0.95), legacy).endswith(") / 1000")
+
+
+def test_per_revision_keeps_the_revision_label_and_the_gate_selects_one():
+    query = promql.raw_query(promql.Sli("error_rate"), CTX, per_revision=True)
+    assert query.count("sum by (kn_revision_name) (") == 3
+    one = promql.raw_query(promql.Sli("rps"), dataclasses.replace(INLINE, revision="churn-api-predictor-00002"))
+    assert 'kn_revision_name="churn-api-predictor-00002"' in one and "by (" not in one
+
+
+def test_no_traffic_reads_zero_rps_and_no_error_ratio():
+    assert promql.raw_query(promql.Sli("rps"), CTX).endswith(" or vector(0)")
+    assert "vector(0)" not in promql.raw_query(promql.Sli("error_rate"), CTX)
 
 
 def test_error_ratio_is_zero_not_empty_without_errors():
     query = promql.raw_query(promql.Sli("error_rate"), CTX)
-    assert 'response_code_class=~"5xx"' in query and " * 0) / " in query
+    assert 'http_response_status_code=~"5.."' in query and " * 0) / " in query
 
 
 def test_inline_mode_for_the_deploy_workflow():
@@ -169,15 +184,29 @@ def test_inline_mode_for_the_deploy_workflow():
     assert "mlopsdsl:" not in text and " and on() " in text and "histogram_quantile(0.95" in text
 
 
-def test_sli_queries_per_deployment_mode():
-    knative = promql.sli_queries(SERVING)
-    assert set(knative) == {"latency_p50", "latency_p95", "latency_p99", "rps", "replicas", "error_rate"}
-    assert "revision_request_count" in knative["rps"]
-    istio = promql.sli_queries(RAW)
-    assert "istio_request_duration_milliseconds_bucket" in istio["latency_p95"]
-    assert 'reporter="destination"' in istio["error_rate"] and 'response_code=~"5.."' in istio["error_rate"]
-    model_server = promql.sli_queries(RAW, source=metrics.KSERVE_MODEL_SERVER, quantiles=(0.9,))
-    assert "error_rate" not in model_server and "/ 1000" not in model_server["latency_p90"]
+@pytest.mark.parametrize("name,names", [
+    ("knative-otel", ("kn_serving_invocation_duration_seconds_bucket", "kn_serving_invocation_duration_seconds_count",
+                      'http_response_status_code=~"5.."', "kn_revision_name")),
+    ("knative-opencensus", ("revision_request_latencies_bucket", "revision_request_count",
+                            'response_code_class=~"5xx"', "revision_name")),
+    ("istio", ("istio_request_duration_milliseconds_bucket", "istio_requests_total", 'reporter="destination"',
+               'response_code=~"5.."')),
+])
+def test_each_metrics_source_names(name, names):
+    ctx = dataclasses.replace(CTX, source=metrics.SOURCES[name])
+    text = " ".join(r["expr"] for r in promql.recording_rules(ctx, [promql.Sli("latency", 0.5),
+                                                                    promql.Sli("error_rate")]))
+    assert all(n in text for n in names), text
+
+
+def test_grpc_errors_are_refused_unless_the_source_records_grpc_status():
+    grpc = dataclasses.replace(CTX, grpc=True)
+    with pytest.raises(promql.Unsupported) as info:
+        promql.compile_expr(cmp(">", ERR, pct(1)), grpc)
+    assert info.value.code == codes.ERROR_RATE_UNOBSERVABLE and "grpc-status" in info.value.hint
+    assert promql.compile_expr(cmp(">", lat(0.95), ms(250)), grpc)  # latency is still measured
+    istio = promql.raw_query(promql.Sli("error_rate"), dataclasses.replace(grpc, source=metrics.ISTIO_SIDECAR))
+    assert 'grpc_response_status=~"2|4|12|13|14|15"' in istio
 
 
 def test_label_values_are_escaped():
@@ -201,10 +230,11 @@ def test_promtool_parses_everything_compiled(tmp_path):
              for i, (e, ctx) in enumerate((e, c) for e in exprs for c in (CTX, INLINE))]
     slis = [promql.Sli("latency", 0.95), promql.Sli("error_rate"), promql.Sli("rps"), promql.Sli("replicas"),
             promql.Sli("drift"), promql.Sli("drift", feature="x")]
-    for source in (metrics.KNATIVE_QUEUE_PROXY, metrics.ISTIO_SIDECAR):
+    for source in metrics.SOURCES.values():
         ctx = promql.PromContext(namespace="ml", service="s", project="p", source=source)
+        sayable = [sli for sli in slis if source.error_label or sli.metric != "error_rate"]
         rules += [{"record": f"{r['record']}_{source.name.replace('-', '_')}", "expr": r["expr"]}
-                  for r in promql.recording_rules(ctx, slis)]
+                  for r in promql.recording_rules(ctx, sayable)]
     path = tmp_path / "rules.yaml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": rules}]}))
     result = subprocess.run(["promtool", "check", "rules", str(path)], capture_output=True, text=True)

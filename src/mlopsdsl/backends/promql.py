@@ -25,12 +25,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlopsdsl.backends.monitoring import metrics as m
+from mlopsdsl.diagnostics import codes
 from mlopsdsl.ir import (Arith, Compare, DriftScore, Expr, Lit, Logic, Neg, Not, Project, Serving,
                          ServingMetric, render, walk)
 
 __all__ = ["BY_FEATURE", "MATCH_LABELS", "PromContext", "Sli", "Unsupported", "compile_expr", "compile_value",
-           "context_for", "fold", "format_duration", "format_number", "is_const", "matchers", "normalize",
-           "parse_duration", "raw_query", "recording_rules", "sli_of", "sli_queries", "sli_query", "slis_in"]
+           "aggregate", "context_for", "fold", "source_for", "format_duration", "format_number", "is_const", "matchers", "normalize",
+           "parse_duration", "raw_query", "recording_rules", "sli_of", "sli_query", "slis_in"]
 
 _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 _INVERSE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
@@ -38,12 +39,16 @@ MATCH_LABELS = ("namespace", "service")
 
 
 class Unsupported(Exception):
-    """A construct PromQL cannot express; the caller reports it with the right span."""
+    """A construct PromQL cannot express; the caller reports it with the right span.
 
-    def __init__(self, feature: str, hint: str | None = None):
+    `code` is the diagnostic to report it as (MLD701 `unsupported-construct` unless a
+    more precise code says why)."""
+
+    def __init__(self, feature: str, hint: str | None = None, code: codes.Code = codes.UNSUPPORTED):
         super().__init__(feature)
         self.feature = feature
         self.hint = hint
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,8 @@ class PromContext:
     drift: m.DriftSource = m.DRIFT
     window: str = m.RATE_WINDOW
     recorded: bool = True  # select recording rules (alerts, dashboards) or inline raw queries
+    revision: str | None = None  # inline queries: only this Knative revision's requests (the rollout gate)
+    grpc: bool = False  # the service speaks gRPC: errors travel as HTTP 200 with a grpc-status trailer
 
     @property
     def on(self) -> str:
@@ -66,14 +73,27 @@ class PromContext:
         """Labels every recorded SLI carries: what alerts route and inhibit on."""
         return {"namespace": self.namespace, "service": self.service}
 
+    def selector(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """The source's scope labels, narrowed to `revision` when one is given."""
+        assert self.source is not None
+        labels = self.source.labels(self.namespace, self.service)
+        if self.revision is not None and self.source.revision_label:
+            labels[self.source.revision_label] = self.revision
+        return {**labels, **(extra or {})}
+
+
+def source_for(serving: Serving, sources: dict[str, m.MetricSource] | None = None) -> m.MetricSource:
+    """The metric source `serving.metrics` names (a subclass' `sources` may replace a row)."""
+    return (sources or m.SOURCES)[serving.metrics]
+
 
 def context_for(project: Project, *, recorded: bool = True,
                 sources: dict[str, m.MetricSource] | None = None) -> PromContext:
     serving = project.serving
-    source = (sources or m.DEFAULT_SOURCES)[serving.deployment_mode] if serving else None
     return PromContext(namespace=serving.namespace if serving else project.namespace,
                        service=serving.name if serving else project.name,
-                       project=project.name, source=source, recorded=recorded)
+                       project=project.name, source=source_for(serving, sources) if serving else None,
+                       recorded=recorded, grpc=bool(serving and serving.protocol == "grpc-v2"))
 
 
 @dataclass(frozen=True, order=True)
@@ -86,15 +106,24 @@ class Sli:
 
     @property
     def record(self) -> str:
+        return self.record_at(m.RECORD_PREFIX)
+
+    def record_at(self, level: str) -> str:
+        """The recording rule's name at a level (`mlopsdsl` per service, `mlopsdsl_revision` per revision)."""
         w = m.RATE_WINDOW
         if self.metric == "latency":
             digits = f"{self.quantile * 100:g}".replace(".", "_")
-            return f"{m.RECORD_PREFIX}:latency_seconds:p{digits}"
-        return {"error_rate": f"{m.RECORD_PREFIX}:error_ratio:rate{w}",
-                "rps": f"{m.RECORD_PREFIX}:requests:rate{w}",
-                "replicas": f"{m.RECORD_PREFIX}:replicas:available",
-                "drift": f"{m.RECORD_PREFIX}:drift_score:{'by_feature' if self.feature else 'max'}",
+            return f"{level}:latency_seconds:p{digits}"
+        return {"error_rate": f"{level}:error_ratio:rate{w}",
+                "rps": f"{level}:requests:rate{w}",
+                "replicas": f"{level}:replicas:available",
+                "drift": f"{level}:drift_score:{'by_feature' if self.feature else 'max'}",
                 }[self.metric]
+
+    @property
+    def per_revision(self) -> bool:
+        """Whether a revision-level recording exists: request SLIs, not replicas or drift."""
+        return self.metric in ("latency", "error_rate", "rps")
 
     @property
     def is_serving(self) -> bool:
@@ -164,6 +193,11 @@ def matchers(labels: dict[str, str], regex: dict[str, str] | None = None) -> str
     return "{" + ", ".join(items) + "}"
 
 
+def aggregate(op: str, by: tuple[str, ...], inner: str) -> str:
+    """`sum by (a, b) (inner)`, or `sum(inner)` when nothing is kept."""
+    return f"{op} by ({', '.join(by)}) ({inner})" if by else f"{op}({inner})"
+
+
 def _need_source(ctx: PromContext, sli: Sli) -> m.MetricSource:
     if ctx.source is None:
         raise Unsupported(f"serving.{sli.metric} without a `serving:` section",
@@ -171,36 +205,56 @@ def _need_source(ctx: PromContext, sli: Sli) -> m.MetricSource:
     return ctx.source
 
 
-def raw_query(sli: Sli, ctx: PromContext) -> str:
-    """The SLI computed from the exporters' own metrics (the recording rule's `expr`)."""
-    if sli.is_serving:
-        src = _need_source(ctx, sli)
+def raw_query(sli: Sli, ctx: PromContext, *, per_revision: bool = False) -> str:
+    """The SLI computed from the exporters' own metrics (the recording rule's `expr`).
+
+    Service level (`per_revision=False`) sums every revision into one series without
+    labels (the rule adds `namespace`/`service`); `per_revision=True` keeps the source's
+    revision label. `ctx.revision` narrows either to one revision (the rollout gate).
+    """
     if sli.metric == "drift":
         d = ctx.drift
         sel = matchers({"namespace": ctx.namespace, d.project_label: ctx.project})
-        by = "namespace, " + d.project_label + (f", {d.feature_label}" if sli.feature else "")
-        return f"max by ({by}) ({d.metric}{sel})"
+        return aggregate("max", (d.feature_label,) if sli.feature else (), f"{d.metric}{sel}")
+    src = _need_source(ctx, sli)
     if sli.metric == "replicas":
         r = ctx.replicas
         sel = matchers({r.namespace_label: ctx.namespace},
                        {r.deployment_label: r.deployment_regex.format(service=ctx.service)})
-        return f"sum by ({r.namespace_label}) ({r.metric}{sel})"
-    scope = src.labels(ctx.namespace, ctx.service)
-    by, sel, w = ", ".join(scope), matchers(scope), ctx.window
+        return aggregate("sum", (), f"{r.metric}{sel}")
+    keep = (src.revision_label,) if per_revision and src.revision_label else ()
+    sel, w = ctx.selector(), ctx.window
+
     if sli.metric == "latency":
-        query = (f"histogram_quantile({format_number(sli.quantile)}, "
-                 f"sum by (le, {by}) (rate({src.latency_bucket}{sel}[{w}])))")
+        buckets = aggregate("sum", ("le", *keep), f"rate({src.latency_bucket}{matchers(sel)}[{w}])")
+        query = f"histogram_quantile({format_number(sli.quantile)}, {buckets})"
         return query if src.latency_divisor == 1 else f"{query} / {format_number(src.latency_divisor)}"
-    total = f"sum by ({by}) (rate({src.requests}{sel}[{w}]))"
+    total = aggregate("sum", keep, f"rate({src.requests}{matchers(sel)}[{w}])")
     if sli.metric == "rps":
-        return total
-    if src.error_label is None:
-        raise Unsupported(f"serving.error_rate with metric source '{src.name}' (it exports no response codes)",
-                          "use deployment_mode: serverless, or a metric source with status codes")
-    errors = f"sum by ({by}) (rate({src.requests}{matchers(scope, {src.error_label: src.error_regex})}[{w}]))"
+        # No request series at all (never called, scaled to zero) is no traffic: 0, not "no data".
+        return total if keep else f"{total} or vector(0)"
+    error_label, error_regex = _errors(src, ctx)
+    errors = aggregate("sum", keep, f"rate({src.requests}{matchers(sel, {error_label: error_regex})}[{w}])")
     # `or ... * 0`: with no failed request yet there is no error series at all, and a
     # bare ratio would be empty (neither above nor below any threshold) instead of 0.
     return f"({errors} or {total} * 0) / {total}"
+
+
+def _errors(src: m.MetricSource, ctx: PromContext) -> tuple[str, str]:
+    """The label and regex that mark a failed request, or Unsupported when the source cannot tell."""
+    if ctx.grpc:
+        if src.grpc_error_label is None:
+            raise Unsupported(f"serving.error_rate of a grpc-v2 service with metrics '{src.name}'",
+                              "gRPC errors travel as HTTP 200 with a grpc-status trailer, and no metric of this "
+                              "source records grpc-status: judge latency and rps, serve REST (v2), or use "
+                              "`serving.metrics: istio` (its grpc_response_status label)",
+                              code=codes.ERROR_RATE_UNOBSERVABLE)
+        return src.grpc_error_label, src.grpc_error_regex
+    if src.error_label is None:
+        raise Unsupported(f"serving.error_rate with metrics '{src.name}' (it records no response codes)",
+                          "use `serving.metrics: istio`, or serverless with `knative-otel`",
+                          code=codes.ERROR_RATE_UNOBSERVABLE)
+    return src.error_label, src.error_regex
 
 
 def sli_query(sli: Sli, ctx: PromContext) -> str:
@@ -214,30 +268,21 @@ def sli_query(sli: Sli, ctx: PromContext) -> str:
 
 
 def recording_rules(ctx: PromContext, slis: list[Sli]) -> list[dict]:
-    """One recording rule per distinct record name (per-feature drift shares one)."""
+    """One rule per distinct record name (per-feature drift shares one): every SLI per
+    service, and the request SLIs once more per revision where the source has revisions."""
     rules, seen = [], set()
-    for sli in sorted(slis):
-        if sli.record in seen:
-            continue
-        seen.add(sli.record)
-        rules.append({"record": sli.record, "expr": raw_query(sli, ctx), "labels": dict(ctx.rule_labels)})
+    levels = [(m.RECORD_PREFIX, False)]
+    if ctx.source is not None and ctx.source.revision_label:
+        levels.append((m.REVISION_PREFIX, True))
+    for level, per_revision in levels:
+        for sli in sorted(slis):
+            name = sli.record_at(level)
+            if name in seen or (per_revision and not sli.per_revision):
+                continue
+            seen.add(name)
+            rules.append({"record": name, "expr": raw_query(sli, ctx, per_revision=per_revision),
+                          "labels": dict(ctx.rule_labels)})
     return rules
-
-
-def sli_queries(serving: Serving, namespace: str | None = None, *, project: str | None = None,
-                source: m.MetricSource | None = None, window: str = m.RATE_WINDOW,
-                quantiles: tuple[float, ...] = m.DASHBOARD_QUANTILES) -> dict[str, str]:
-    """Raw PromQL of each serving SLI, keyed `latency_p95`, `error_rate`, `rps`, `replicas`."""
-    ctx = PromContext(namespace=namespace or serving.namespace, service=serving.name,
-                      project=project or serving.name, window=window, recorded=False,
-                      source=source or m.DEFAULT_SOURCES[serving.deployment_mode])
-    out = {f"latency_p{q * 100:g}".replace(".", "_"): raw_query(Sli("latency", q), ctx) for q in quantiles}
-    for name in ("rps", "replicas", "error_rate"):
-        try:
-            out[name] = raw_query(Sli(name), ctx)
-        except Unsupported:
-            continue  # the source cannot say it; compile_expr reports it where it is used
-    return out
 
 
 # -- conditions --------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Monitoring rules the schema cannot say: drift features exist, names are unique."""
+"""Monitoring rules the schema cannot say: drift features exist, names are unique, the serving
+metrics source fits the deployment mode, a no-traffic probe can be sent."""
 
 from __future__ import annotations
 
@@ -51,3 +52,36 @@ def check_unique_names(ctx: CheckContext) -> None:
                           f"{section}.{key}[{seen[name]}])", (section, key, i, "name"),
                           hint="names become rule and service names; make them unique")
             seen.setdefault(name, i)
+
+
+KNATIVE_SOURCES = ("knative-otel", "knative-opencensus")  # exported by Knative's queue-proxy
+
+
+def check_serving_metrics(ctx: CheckContext) -> None:
+    serving = ctx.section("serving")
+    source = serving.get("metrics")
+    mode = serving.get("deployment_mode") or "serverless"
+    if source in KNATIVE_SOURCES and mode != "serverless":
+        ctx.error(codes.METRICS_SOURCE_MODE, f"`metrics: {source}` reads Knative's queue-proxy, which a "
+                  f"`deployment_mode: {mode}` pod does not have", ("serving", "metrics"),
+                  hint="in raw mode use `kserve-model-server` (the default) or `istio`")
+
+
+def check_no_traffic(ctx: CheckContext) -> None:
+    serving = ctx.section("serving")
+    rollout = serving.get("rollout") if isinstance(serving.get("rollout"), dict) else {}
+    policy = rollout.get("no_traffic")
+    if not isinstance(policy, dict):
+        return
+    path = ("serving", "rollout", "no_traffic")
+    probe = policy.get("probe")
+    if policy.get("action") == "probe":
+        if not isinstance(probe, dict) or not probe.get("body"):
+            ctx.error(codes.NO_TRAFFIC_PROBE, "`action: probe` has no request body to send", path + ("action",),
+                      hint="add `probe: {body: path/to/request.json}` (a JSON body for the predict endpoint)")
+        if serving.get("protocol") == "grpc-v2":
+            ctx.error(codes.NO_TRAFFIC_PROBE, "the no-traffic probe posts JSON over REST, and this service "
+                      "speaks gRPC", path + ("action",), hint="use `action: promote` or `rollback`")
+    elif probe is not None:
+        ctx.error(codes.NO_TRAFFIC_PROBE, "`probe` is set but `action` is not `probe`: it would never be sent",
+                  path + ("probe",), hint="set `action: probe`, or remove `probe`")

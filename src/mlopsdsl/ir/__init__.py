@@ -31,6 +31,7 @@ from mlopsdsl.ir.models import (
     ARTIFACT_TYPES,
     IR_VERSION,
     PARAMETER_TYPES,
+    SERVING_METRICS_DEFAULT,
     Alert,
     Dashboards,
     DataSource,
@@ -43,6 +44,7 @@ from mlopsdsl.ir.models import (
     Input,
     ModelInfo,
     Monitoring,
+    NoTraffic,
     Notify,
     Output,
     Param,
@@ -63,10 +65,10 @@ from mlopsdsl.ir.training import Distributed, EarlyStopping, SearchParam, Tune, 
 from mlopsdsl.source import Span
 
 __all__ = [
-    "ARTIFACT_TYPES", "IR_VERSION", "PARAMETER_TYPES",
+    "ARTIFACT_TYPES", "IR_VERSION", "PARAMETER_TYPES", "SERVING_METRICS_DEFAULT",
     "Alert", "Arith", "Compare", "Dashboards", "DataRef", "DataSource", "Drift", "DriftScore", "DvcSource",
     "EnvVar", "Environment", "Expr", "ForEach", "GitHubCI", "Input", "ItemRef", "ListExpr", "Lit", "Logic",
-    "ModelInfo", "Monitoring", "Neg", "Not", "Notify", "Output", "Param", "ParamRef", "Patch", "PathRef",
+    "ModelInfo", "Monitoring", "Neg", "NoTraffic", "Not", "Notify", "Output", "Param", "ParamRef", "Patch", "PathRef",
     "Pipeline", "Project", "Resources", "Retry", "Rollout", "SecretRef", "Serving", "ServingMetric", "Span",
     "Step", "StepOutputRef", "Template", "Text", "ToolInstall", "Tracking", "Transformer", "Variant", "render",
     "walk", "Distributed", "EarlyStopping", "SearchParam", "Tune", "Volume",

@@ -19,13 +19,14 @@ def lower_serving(low) -> m.Serving:
     framework = low.section("model").get("framework", "custom")
     minimum = int(replicas.get("min", 1))
     protocol = serving.get("protocol", "v1")
+    mode = serving.get("deployment_mode", "serverless")
     return m.Serving(
         name=serving["name"], namespace=low.environment.namespace if low.environment else "default",
         model_step=model.step if isinstance(model, StepOutputRef) else None,
         model_output=model.output if isinstance(model, StepOutputRef) else None,
         storage_uri=low.plain(("serving", "storage_uri"), serving.get("storage_uri", "")),
         storage_secret=serving.get("storage_secret"), framework=framework,
-        protocol=protocol, deployment_mode=serving.get("deployment_mode", "serverless"),
+        protocol=protocol, deployment_mode=mode, metrics=serving.get("metrics") or m.SERVING_METRICS_DEFAULT[mode],
         grpc_port=serving.get("grpc_port") or grpc_port(framework, protocol, serving.get("runtime")),
         knative_features=tuple(serving.get("knative_features") or ()),
         runtime=serving.get("runtime"), min_replicas=minimum, max_replicas=int(replicas.get("max", max(minimum, 1))),
@@ -54,7 +55,18 @@ def _rollout(low, rollout: dict[str, Any]) -> m.Rollout:
     return m.Rollout(strategy=strategy, steps=tuple(percent_number(s) for s in rollout.get("steps") or ()),
                      interval=seconds(rollout.get("interval")),
                      analysis=low.expr(("serving", "rollout", "analysis")) if "analysis" in rollout else None,
-                     span=low.span(("serving", "rollout")))
+                     no_traffic=_no_traffic(rollout.get("no_traffic")), span=low.span(("serving", "rollout")))
+
+
+def _no_traffic(raw: Any) -> m.NoTraffic:
+    if not isinstance(raw, dict):
+        return m.NoTraffic()
+    probe = raw.get("probe") or {}
+    default = m.NoTraffic()
+    return m.NoTraffic(min_requests=int(raw.get("min_requests", default.min_requests)),
+                       action=raw.get("action", default.action), probe_body=probe.get("body"),
+                       probe_requests=int(probe.get("requests", raw.get("min_requests", default.min_requests)))
+                       if probe else 0)
 
 
 def _variant(low, i: int, variant: dict[str, Any], framework: str) -> m.Variant:

@@ -22,10 +22,16 @@ from mlopsdsl.ir.expr import Expr, Text
 from mlopsdsl.ir.training import Distributed, Tune, Volume
 from mlopsdsl.source import Span
 
-IR_VERSION = "1.3"  # 1.2: Step.distributed, Step.tune, Step.volumes; 1.3: Project.by_environment/base, GitHubCI.mlopsdsl
+IR_VERSION = "1.4"  # 1.2: Step.distributed, Step.tune, Step.volumes; 1.3: Project.by_environment/base, GitHubCI.mlopsdsl; 1.4: Serving.metrics, Rollout.no_traffic
 
 ARTIFACT_TYPES = ("Dataset", "Model", "Metrics", "ClassificationMetrics", "HTML", "Markdown", "Artifact")
 PARAMETER_TYPES = ("int", "float", "bool", "str")
+
+
+ServingMetricsSource = Literal["knative-otel", "knative-opencensus", "kserve-model-server", "istio"]
+# What KServe v0.20 installs: Knative Serving 1.21 (OpenTelemetry names) for serverless; in
+# raw (Standard) mode no queue-proxy and no mesh, so only the model server's own metrics.
+SERVING_METRICS_DEFAULT: dict[str, str] = {"serverless": "knative-otel", "raw": "kserve-model-server"}
 
 
 class _IR(BaseModel):
@@ -178,11 +184,21 @@ class Transformer(_IR):
     resources: Resources = Resources()
 
 
+class NoTraffic(_IR):
+    """What the rollout gate does when the new revision served too few requests to judge."""
+
+    min_requests: int = 10  # requests the new revision must have served in the gate's window
+    action: Literal["rollback", "promote", "probe"] = "rollback"
+    probe_body: Optional[str] = None  # repository path of a request body the probe sends (`probe` only)
+    probe_requests: int = 0  # requests the probe sends to the new revision's tag URL (`probe` only)
+
+
 class Rollout(_IR):
     strategy: Literal["canary", "blue_green", "direct"]
     steps: tuple[float, ...] = ()  # canary traffic percents, strictly increasing, last is 100
     interval: Optional[float] = None  # seconds between steps / before the switch
     analysis: Optional[Expr] = None  # must hold between steps; else roll back
+    no_traffic: NoTraffic = NoTraffic()
     span: Optional[Span] = None
 
 
@@ -205,6 +221,8 @@ class Serving(_IR):
     framework: str
     protocol: Literal["v1", "v2", "grpc-v2"] = "v1"
     deployment_mode: Literal["serverless", "raw"] = "serverless"
+    # Which exporter's names the serving SLIs are read from (see SERVING_METRICS_DEFAULT).
+    metrics: ServingMetricsSource = "knative-otel"
     runtime: Optional[str] = None
     grpc_port: Optional[int] = None  # the container port serving gRPC (grpc-v2): declared, else the runtime's
     knative_features: tuple[str, ...] = ()  # Knative config-features flags the cluster has enabled

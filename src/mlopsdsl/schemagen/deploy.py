@@ -32,6 +32,16 @@ def _serving() -> Schema:
         "deployment_mode": field(enum({"serverless": "Knative: scale to zero, request autoscaling, canaries.",
                                        "raw": "Plain Deployment and HPA."}),
                                  "How KServe deploys the model (default `serverless`).", default="serverless"),
+        "metrics": field(enum({
+            "knative-otel": "Knative Serving 1.19+ (what KServe v0.20 installs): the queue-proxy's "
+                            "`kn_serving_invocation_duration_seconds`, per revision.",
+            "knative-opencensus": "Knative Serving up to 1.18: `revision_request_count` and "
+                                  "`revision_request_latencies` (milliseconds), per revision.",
+            "kserve-model-server": "KServe's Python model server (`request_predict_seconds`): latency and "
+                                   "rps, no status codes, so no `serving.error_rate`.",
+            "istio": "The Istio sidecar's standard metrics (`istio_requests_total`); needs sidecar injection."}),
+            "Which exporter the `serving.*` SLIs (alerts, dashboard, rollout gate) are read from. Default: "
+            "`knative-otel` when serverless, `kserve-model-server` when raw.", examples=["knative-otel"]),
         "runtime": field(ref("dns_label"), "A ServingRuntime name, to override the one chosen from the framework."),
         "grpc_port": field({"type": "integer", "minimum": 1, "maximum": 65535},
                            "With `protocol: grpc-v2`, the container port the model server's gRPC listens on "
@@ -67,8 +77,25 @@ def _serving() -> Schema:
             "steps": field(list_of(ref("percent"), minItems=1), "Canary traffic steps, ending at `100%`.",
                            examples=[["10%", "50%", "100%"]]),
             "interval": field(ref("duration"), "Time at each step before the analysis decides."),
-            "analysis": field(ref("expr"), "The condition a step must meet to continue.",
+            "analysis": field(ref("expr"), "The condition the new revision must meet to continue (its own "
+                                           "requests only, not the stable revision's).",
                               examples=["${{ serving.error_rate < 1% }}"]),
+            "no_traffic": field(obj({
+                "min_requests": field({"type": "integer", "minimum": 1},
+                                      "Fewest requests the new revision must serve in a step for the analysis to "
+                                      "judge it (default 10)."),
+                "action": field(enum({"rollback": "Roll back: no evidence, no promotion (default).",
+                                      "promote": "Promote on readiness alone, with a warning.",
+                                      "probe": "Send `probe.requests` synthetic requests to the new revision, "
+                                               "then judge."}), "What to do below `min_requests`."),
+                "probe": field(obj({
+                    "body": field(TEXT, "Repository path of the JSON request body to send (the serving "
+                                        "protocol's predict/infer endpoint)."),
+                    "requests": field({"type": "integer", "minimum": 1}, "How many requests (default "
+                                                                        "`min_requests`)."),
+                }, required=("body",), title="Probe"), "The synthetic requests of `action: probe`."),
+            }, title="No traffic"), "When the new revision gets too few requests to judge (an idle staging).",
+                examples=[{"min_requests": 20, "action": "probe", "probe": {"body": "tests/request.json"}}]),
         }, required=("strategy",), title="Rollout"), "How new model versions are rolled out."),
         "variants": field(list_of(ref("variant")), "An A/B split: other models and their traffic weights."),
     }, title="Serving"), {"variant": variant}

@@ -11,9 +11,11 @@ Artifacts (under `monitoring/`):
                            without the Operator; what the tests load)
 - `tests/<Alert>.yaml`     promtool unit tests generated from each alert:
                            `promtool test rules monitoring/tests/*.yaml`
+- `tests/rollout-gate.yaml` promtool tests of the deploy job's gate queries (gate.py) on a
+                           canary/stable split, with and without traffic
 
-The metric names behind every query live in one table, `metrics.py`; a cluster
-with other exporters overrides `sources` in a subclass.
+The metric names behind every query live in one table, `metrics.py`, keyed by
+`serving.metrics`; a cluster with other exporters overrides `sources` in a subclass.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from mlopsdsl.backends import promql
-from mlopsdsl.backends.base import Artifact, Backend
-from mlopsdsl.backends.monitoring import alertmanager, drift, grafana, metrics, rule_tests, rules
+from mlopsdsl.backends.base import Artifact, Backend, codes
+from mlopsdsl.backends.monitoring import alertmanager, drift, gate_tests, grafana, metrics, rule_tests, rules
 from mlopsdsl.ir import Project
 
 __all__ = ["MonitoringBackend"]
@@ -31,7 +33,7 @@ __all__ = ["MonitoringBackend"]
 class MonitoringBackend(Backend):
     name = "monitoring"
     description = "Prometheus rules with generated promtool tests, Alertmanager, Grafana, drift CronJob"
-    sources: ClassVar[dict[str, metrics.MetricSource]] = metrics.DEFAULT_SOURCES
+    sources: ClassVar[dict[str, metrics.MetricSource]] = metrics.SOURCES
 
     def compile(self, project: Project) -> list[Artifact]:
         mon = project.monitoring
@@ -43,7 +45,7 @@ class MonitoringBackend(Backend):
             try:
                 compiled.append(rules.compile_alert(alert, ctx))
             except promql.Unsupported as exc:
-                self.unsupported(f"{exc.feature} (alert '{alert.name}')", alert.span, exc.hint)
+                self.refuse(exc, f"alert '{alert.name}'", alert.span)
         slis = self._slis(project, ctx, [c.alert for c in compiled])
         recording = promql.recording_rules(ctx, slis)
         groups = rules.rule_groups(project, recording, compiled)
@@ -60,6 +62,9 @@ class MonitoringBackend(Backend):
             test = rule_tests.alert_tests(case, ctx, project)
             if test is not None:
                 out.append(Artifact(f"monitoring/tests/{case.alert.name}.yaml", documents=(test,), header=header))
+        checks = gate_tests.gate_tests(project)
+        if checks is not None:
+            out.append(Artifact("monitoring/tests/rollout-gate.yaml", documents=(checks,), header=header))
         out.append(Artifact("monitoring/alertmanager.yaml",
                             documents=(alertmanager.config(project, mon, ctx),), header=header))
         if mon.dashboards.enabled:
@@ -71,6 +76,13 @@ class MonitoringBackend(Backend):
             docs = drift.documents(project, mon, ctx, self)
             out.append(Artifact("monitoring/drift-cronjob.yaml", documents=tuple(docs), header=header))
         return out
+
+    def refuse(self, exc: promql.Unsupported, where: str, span) -> None:
+        """Report what PromQL cannot say, under its own code when it has one."""
+        if exc.code is codes.UNSUPPORTED:
+            self.unsupported(f"{exc.feature} ({where})", span, exc.hint)
+        else:
+            self.warn(exc.code, f"{where}: {exc.feature}", span, exc.hint)
 
     def _slis(self, project: Project, ctx: promql.PromContext, alerts: list) -> list[promql.Sli]:
         """Every SLI an alert or the dashboard reads; unsayable ones are left to the alert's report."""

@@ -22,14 +22,14 @@ import operator
 from typing import Optional
 
 from mlopsdsl.backends import promql
+from mlopsdsl.backends.monitoring import series
 from mlopsdsl.backends.monitoring.rules import CompiledAlert
 from mlopsdsl.ir import Arith, Compare, Expr, Logic, Neg, Project, walk
 
 Labels = dict[str, str]
 Value = Optional[tuple[float, Labels]]
 
-STEP_MINUTES = 1
-REQUESTS_PER_SECOND = 10.0  # traffic of the synthesized world when `serving.rps` is not under test
+STEP_MINUTES = series.STEP_MINUTES
 MARGIN = 0.1  # "just over / just under" a threshold
 MAX_WORLDS = 20000
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
@@ -42,15 +42,9 @@ _GRID = {"latency": (0.05, 0.2, 1.0), "error_rate": (0.0, 0.05, 0.5), "rps": (10
 
 def series_labels(sli: promql.Sli, ctx: promql.PromContext) -> Labels:
     """Labels of a recorded SLI series (recording-rule output), without `__name__`."""
-    if sli.metric == "drift":
-        base = {"namespace": ctx.namespace, ctx.drift.project_label: ctx.project}
-        if sli.feature:
-            base[ctx.drift.feature_label] = sli.feature
-    elif sli.metric == "replicas":
-        base = {ctx.replicas.namespace_label: ctx.namespace}
-    else:
-        base = ctx.source.labels(ctx.namespace, ctx.service)
-    return {**base, **ctx.rule_labels}
+    if sli.metric == "drift" and sli.feature:
+        return {ctx.drift.feature_label: sli.feature, **ctx.rule_labels}
+    return dict(ctx.rule_labels)
 
 
 # -- evaluation --------------------------------------------------------------------------------
@@ -150,10 +144,14 @@ def _solve(node: Compare, sli: promql.Sli, ctx) -> float | None:
     return -f0 / (f1 - f0)
 
 
-def _feasible(world: dict) -> bool:
+def _feasible(world: dict, ctx: promql.PromContext) -> bool:
     latencies = sorted((s.quantile, v) for s, v in world.items() if s.metric == "latency")
     if any(v <= 0 for _, v in latencies) or any(b[1] <= a[1] for a, b in zip(latencies, latencies[1:])):
         return False  # one histogram must produce them all: quantiles strictly increase
+    src = ctx.source
+    if latencies and (src is None or series.histogram_fractions(
+            src.bounds, [(q, v * src.latency_divisor) for q, v in latencies]) is None):
+        return False  # the exporter's own buckets cannot yield these quantiles
     for sli, v in world.items():
         if v < 0 or (sli.metric == "error_rate" and v > 1):
             return False
@@ -179,57 +177,40 @@ def choose_worlds(expr: Expr, ctx: promql.PromContext):
     first_fire = None
     for combo in itertools.product(*(cands[s] for s in slis)):
         world = {s: v for s, (v, _) in zip(slis, combo)}
-        if not _feasible(world) or evaluate(expr, world, ctx) is None:
+        if not _feasible(world, ctx) or evaluate(expr, world, ctx) is None:
             continue
         first_fire = first_fire or world
         for s, (v, p) in zip(slis, combo):
             for other in partner[s].get(p, []) if p is not None else []:
                 quiet = {**world, s: other}
-                if other != v and _feasible(quiet) and evaluate(expr, quiet, ctx) is None:
+                if other != v and _feasible(quiet, ctx) and evaluate(expr, quiet, ctx) is None:
                     return world, quiet
     return first_fire, None
 
 
 # -- the promtool test file --------------------------------------------------------------------
 
-def _num(x: float) -> str:
-    text = f"{x:.9f}".rstrip("0").rstrip(".")  # no exponent: promtool's series notation
-    return text if text not in ("", "-0") else "0"
+# Knative splits a rollout's traffic over revisions; a service-level SLI must sum them.
+SPLIT = ((1, 0.8), (2, 0.2))
 
 
 def input_series(world: dict, ctx: promql.PromContext, steps: int) -> list[dict]:
-    series = []
-
-    def add(metric: str, labels: Labels, start: float, per_step: float) -> None:
-        series.append({"series": metric + promql.matchers(labels),
-                       "values": f"{_num(start)}+{_num(per_step)}x{steps}"})
-
-    src, per_step = ctx.source, REQUESTS_PER_SECOND * 60 * STEP_MINUTES
-    latencies = sorted((s.quantile, v) for s, v in world.items() if s.metric == "latency")
-    if latencies:
-        # A piecewise-linear CDF through (v_i, q_i): histogram_quantile(q_i) = v_i exactly.
-        scope = src.labels(ctx.namespace, ctx.service)
-        points = [(v * src.latency_divisor, q) for q, v in latencies] + [(latencies[-1][1] * 2 * src.latency_divisor, 1.0)]
-        for le, q in points:
-            add(src.latency_bucket, {**scope, "le": _num(le)}, 0, per_step * q)
-        add(src.latency_bucket, {**scope, "le": "+Inf"}, 0, per_step)
-    rates = {s.metric: v for s, v in world.items() if s.metric in ("rps", "error_rate")}
-    if rates:
-        scope = src.labels(ctx.namespace, ctx.service)
-        total = rates.get("rps", REQUESTS_PER_SECOND) * 60 * STEP_MINUTES
-        ratio = rates.get("error_rate", 0.0)
-        if src.error_label:
-            add(src.requests, {**scope, src.error_label: src.sample_ok}, 0, total * (1 - ratio))
-            add(src.requests, {**scope, src.error_label: src.sample_error}, 0, total * ratio)
-        else:
-            add(src.requests, scope, 0, total)
+    out: list[dict] = []
+    if ctx.source is not None and any(s.is_serving and s.metric != "replicas" for s in world):
+        rates = {s.metric: v for s, v in world.items() if s.metric in ("rps", "error_rate")}
+        latencies = tuple(sorted((s.quantile, v) for s, v in world.items() if s.metric == "latency"))
+        rps = rates.get("rps", series.REQUESTS_PER_SECOND)
+        split = SPLIT if ctx.source.revision_label else ((1, 1.0),)
+        out += series.request_series(ctx, [
+            series.Revision(series.revision_name(ctx, n), rps * share, rates.get("error_rate", 0.0), latencies)
+            for n, share in split], steps)
     for sli, v in world.items():
         if sli.metric == "replicas":
             r = ctx.replicas
-            add(r.metric, {r.namespace_label: ctx.namespace,
-                           r.deployment_label: r.sample_deployment.format(service=ctx.service)}, v, 0)
-    series += _drift_series(world, ctx, steps)
-    return series
+            out.append(series.line(r.metric, {r.namespace_label: ctx.namespace,
+                                              r.deployment_label: r.sample_deployment.format(service=ctx.service)},
+                                   v, 0, steps))
+    return out + _drift_series(world, ctx, steps)
 
 
 def _drift_series(world: dict, ctx: promql.PromContext, steps: int) -> list[dict]:
@@ -240,7 +221,7 @@ def _drift_series(world: dict, ctx: promql.PromContext, steps: int) -> list[dict
     scores.pop("", None)
     return [{"series": d.metric + promql.matchers({"namespace": ctx.namespace, d.project_label: ctx.project,
                                                    d.feature_label: f, d.method_label: "psi"}),
-             "values": f"{_num(v)}+0x{steps}"} for f, v in sorted(scores.items())]
+             "values": f"{series.num(v)}+0x{steps}"} for f, v in sorted(scores.items())]
 
 
 def alert_tests(compiled: CompiledAlert, ctx: promql.PromContext, project: Project) -> dict | None:

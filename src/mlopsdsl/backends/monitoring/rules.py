@@ -13,8 +13,9 @@ Why a PodMonitor and not a ServiceMonitor: in serverless mode each Knative
 revision has its own private Service, created and deleted with revisions, and
 the queue-proxy port is declared on the pod; a PodMonitor selecting
 `serving.kserve.io/inferenceservice=<name>` follows every revision (canaries
-included) without depending on Knative's Service naming. Raw mode scrapes the
-same pods (Istio sidecar port, or the model server's port).
+included) without depending on Knative's Service naming, and its relabelings
+give each series the revision it came from. Raw mode scrapes the same pods
+(the model server's port, or the Istio sidecar's).
 """
 
 from __future__ import annotations
@@ -102,6 +103,11 @@ def pod_monitor(project: Project, ctx: promql.PromContext, labels: dict[str, str
     else:
         endpoint["portNumber"] = source.port_number
     endpoint.update({"path": source.path, "interval": "30s"})
+    if source.relabel:
+        # The OTel exporter keeps namespace/service/revision on `target_info` only; copy
+        # them from the pod onto every series, under the names OTLP promotion would give.
+        endpoint["relabelings"] = [{"action": "replace", "sourceLabels": [meta], "targetLabel": label}
+                                   for meta, label in source.relabel]
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PodMonitor",
