@@ -70,7 +70,10 @@ def gate_window(interval: float | None) -> str:
 
 
 def rollout_gate(project: Project, environment: Environment | None = None) -> Gate:
-    """The gate of `project.serving.rollout` for the deploy into `environment`."""
+    """The gate of `project.serving.rollout` for the deploy into `environment` (that environment's
+    own rollout, analysis and policy, whatever `--env` the project was compiled for)."""
+    if environment is not None:
+        project = project.for_environment(environment.name)
     serving = project.serving
     if serving is None:
         raise promql.Unsupported("a rollout gate without a `serving:` section")
