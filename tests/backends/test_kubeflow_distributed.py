@@ -232,3 +232,51 @@ def test_the_examples_launch_jobs_their_judges_accept(example, kinds):
     assert {job["kind"] for job in jobs.values()} == kinds
     assert judge(list(jobs.values())) == []
     assert any("launcher-rbac.yaml" in line for line in backend.next_steps(result.ir))
+
+
+VOLUMES = """\
+apiVersion: mlopsdsl/v1
+kind: Project
+metadata: {name: vision, version: 1.0.0}
+defaults:
+  image: ghcr.io/acme/vision:1.0.0
+pipeline:
+  steps:
+    train:
+      run: [torchrun, train.py]
+      volumes:
+        /dev/shm: {empty_dir: {medium: Memory, size: 16Gi}}
+        /data: {pvc: training-data}
+        /etc/app: {config_map: app-config}
+        /secrets/gcs: {secret: gcs_key}
+    ddp:
+      run: [torchrun, train.py]
+      distributed: {framework: FRAMEWORK, workers: 2}
+      volumes:
+        /dev/shm: {empty_dir: {medium: Memory}}
+        /data: {pvc: training-data}
+"""
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "ray"])
+def test_volumes_reach_the_platform_spec_and_every_worker(tmp_path, framework):
+    spec = tmp_path / "vision.yaml"
+    spec.write_text(VOLUMES.replace("FRAMEWORK", framework), encoding="utf-8")
+    result = build_ir(str(spec))
+    assert result.ir is not None, [str(d) for d in result.diagnostics]
+    artifacts, diagnostics = compile_(result.ir)
+    assert not diagnostics
+    pipeline, platform = artifacts["kubeflow/pipeline.yaml"].documents
+    # the form kfp-kubernetes 2.17 writes (empty_dir_mount, mount_pvc, use_*_as_volume)
+    config = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-train"]
+    assert config["emptyDirMounts"] == [{"medium": "Memory", "mountPath": "/dev/shm", "sizeLimit": "16Gi",
+                                         "volumeName": "dev-shm"}]
+    assert config["pvcMount"] == [{"constant": "training-data", "mountPath": "/data",
+                                   "pvcNameParameter": {"runtimeValue": {"constant": "training-data"}}}]
+    assert config["secretAsVolume"][0]["secretName"] == "gcs-key"
+    assert config["configMapAsVolume"][0]["configMapName"] == "app-config"
+    job = launched_jobs(pipeline)["exec-ddp"]
+    assert judge([job]) == []
+    text = json.dumps(job)
+    assert '"emptyDir": {"medium": "Memory"}' in text and '"claimName": "training-data"' in text
+    assert '{"mountPath": "/dev/shm", "name": "dev-shm"}' in text

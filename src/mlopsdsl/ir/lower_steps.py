@@ -10,7 +10,7 @@ from mlopsdsl.ir import models as m
 from mlopsdsl.ir.expr import ListExpr, Lit, SecretRef, Template
 from mlopsdsl.ir.lower import seconds
 from mlopsdsl.ir.lower_expr import lit_text, literal, type_name
-from mlopsdsl.ir.lower_training import lower_distributed, lower_tune
+from mlopsdsl.ir.lower_training import lower_distributed, lower_tune, lower_volumes
 
 
 def lower_step(low, step: StepDecl) -> m.Step:
@@ -34,6 +34,7 @@ def lower_step(low, step: StepDecl) -> m.Step:
         component=data.get("uses") if isinstance(data.get("uses"), str) else None,
         distributed=lower_distributed(data.get("distributed"), _span_of(low, base, "distributed", data)),
         tune=lower_tune(data.get("tune"), _span_of(low, base, "tune", data)),
+        volumes=lower_volumes(data.get("volumes"), lambda path: low.span(base + ("volumes", path))),
         span=low.span(base))
 
 

@@ -41,3 +41,26 @@ def lower_tune(raw: Any, span) -> t.Tune | None:
     return t.Tune(params=tuple(params), output=output, field=field, goal=objective.get("goal", "maximize"),
                   algorithm=raw.get("algorithm", "tpe"), trials=raw["trials"], parallel=raw.get("parallel", 1),
                   max_failed=raw.get("max_failed"), early_stopping=early, span=span)
+
+
+def lower_volumes(raw: Any, span_of) -> tuple[t.Volume, ...]:
+    """`volumes:` (mount path -> source) in the order written; `span_of(path)` gives each entry's span."""
+    if not isinstance(raw, dict):
+        return ()
+    out = []
+    for path, source in raw.items():
+        kind = next(k for k in ("pvc", "config_map", "secret", "empty_dir") if k in source)
+        scratch = source.get("empty_dir") or {}
+        out.append(t.Volume(name=volume_name(path), mount_path=path, kind=kind,
+                            source=None if kind == "empty_dir" else str(source[kind]),
+                            medium=scratch.get("medium"), size=None if scratch.get("size") is None
+                            else str(scratch["size"]), span=span_of(path)))
+    return tuple(out)
+
+
+def volume_name(path: str) -> str:
+    """The pod volume's name: the mount path as a DNS label (`/dev/shm` -> `dev-shm`)."""
+    name = "".join(c if c.isalnum() else "-" for c in path.lower()).strip("-")
+    while "--" in name:
+        name = name.replace("--", "-")
+    return (name or "root")[:63].rstrip("-")

@@ -73,5 +73,4 @@ class Volume(_IR):
     source: Optional[str] = None  # the PVC, ConfigMap or Secret name
     medium: Optional[Literal["Memory"]] = None  # empty_dir in RAM (/dev/shm)
     size: Optional[str] = None  # empty_dir sizeLimit
-    read_only: bool = False
     span: Optional[Span] = None

@@ -58,6 +58,19 @@ def defs() -> dict[str, Schema]:
         }, required=("framework", "workers"), title="Distributed training",
             examples=[{"framework": "pytorch", "workers": 4}]),
         "search_dimension": _dimension(),
+        "volume": obj({
+            "pvc": field(ref("dns_label"), "A PersistentVolumeClaim (by name) in the run's namespace."),
+            "config_map": field(ref("dns_label"), "A ConfigMap (by name), its keys as files."),
+            "secret": field(ref("secret_name"), "A Secret by spec name (`gcs_key` is Secret `gcs-key`), its keys as "
+                                                "files; never its value."),
+            "empty_dir": field(obj({
+                "medium": field(enum({"Memory": "RAM (tmpfs): what `/dev/shm` needs for PyTorch data loaders."}),
+                                "Where the directory lives (default: the node's disk)."),
+                "size": field(ref("memory"), "The most it may hold, e.g. `16Gi`."),
+            }, title="Scratch directory"), "A scratch directory that lives as long as the pod."),
+        }, title="Volume", oneOf=[{"required": [k]} for k in ("pvc", "config_map", "secret", "empty_dir")],
+            **{"x-noun": "a mapping with one of pvc, config_map, secret, empty_dir"},
+            examples=[{"empty_dir": {"medium": "Memory", "size": "16Gi"}}]),
         "tune": obj({
             "params": field(map_of(ref("search_dimension"), ref("identifier"), minProperties=1),
                             "The search space: declared `params` and the values each trial may take."),
@@ -82,6 +95,10 @@ def defs() -> dict[str, Schema]:
 
 
 STEP_FIELDS = {
+    "volumes": lambda: field(map_of(ref("volume"), {"type": "string", "pattern": "^/[^\\s]*$",
+                                                    "patternErrorMessage": "not an absolute path; use e.g. /dev/shm"}),
+                             "Volumes by mount path: `/dev/shm: {empty_dir: {medium: Memory}}`, `/data: {pvc: NAME}`, "
+                             "`{config_map: NAME}`, `{secret: NAME}`. In a distributed step, every worker's."),
     "distributed": lambda: field(ref("distributed"), "Train on several pods: `{framework, workers}`; the "
                                  "step's `resources` are each worker's."),
     "tune": lambda: field(ref("tune"), "Search hyperparameters: run the step as trials over `params`, then once "

@@ -22,7 +22,7 @@ from typing import Any
 from mlopsdsl.ir import EnvVar, PathRef, Project, Step
 
 from . import jobs
-from .platform import gpu_toleration, node_labels, secret_object
+from .platform import gpu_toleration, node_labels, pod_volumes, secret_object
 
 LAUNCHER_IMAGE = "python:3.12-slim"  # the launcher needs the standard library only
 POLL_SECONDS = 15
@@ -70,6 +70,9 @@ def worker_pod(step: Step) -> dict[str, Any]:
     tolerations += gpu_toleration(step, tolerations)
     if tolerations:
         pod["tolerations"] = tolerations
+    volumes, _ = pod_volumes(step)
+    if volumes:
+        pod["volumes"] = volumes
     return pod
 
 
@@ -77,7 +80,7 @@ def manifest(project: Project, step: Step, command: list[str], env: dict[str, st
              secrets: list[EnvVar]) -> dict[str, Any]:
     assert step.distributed is not None
     build = jobs.rayjob if step.distributed.framework == "ray" else jobs.trainjob
-    return build(project.name, step, command, worker_env(env, secrets), worker_pod(step), [])
+    return build(project.name, step, command, worker_env(env, secrets), worker_pod(step), pod_volumes(step)[1])
 
 
 def container(job: dict[str, Any], results: dict[str, str] | None = None) -> dict[str, Any]:

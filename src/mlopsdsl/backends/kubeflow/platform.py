@@ -42,7 +42,53 @@ def executor_config(step: Step, secret_env: list[EnvVar]) -> dict[str, Any]:
     tolerations = _tolerations(step)
     if tolerations:
         config["tolerations"] = tolerations
+    config.update(_volumes(step))
     return config
+
+
+def _volumes(step: Step) -> dict[str, Any]:
+    """`volumes:` in the form kfp-kubernetes 2.17's mount_pvc, use_secret_as_volume,
+    use_config_map_as_volume and empty_dir_mount write."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for volume in step.volumes:
+        if volume.kind == "pvc":
+            out.setdefault("pvcMount", []).append({
+                "constant": volume.source, "mountPath": volume.mount_path,
+                "pvcNameParameter": {"runtimeValue": {"constant": volume.source}}})
+        elif volume.kind == "secret":
+            name = secret_object(volume.source or "")
+            out.setdefault("secretAsVolume", []).append({
+                "mountPath": volume.mount_path, "optional": False, "secretName": name,
+                "secretNameParameter": {"runtimeValue": {"constant": name}}})
+        elif volume.kind == "config_map":
+            out.setdefault("configMapAsVolume", []).append({
+                "configMapName": volume.source, "configMapNameParameter": {"runtimeValue": {"constant": volume.source}},
+                "mountPath": volume.mount_path, "optional": False})
+        else:
+            mount = {"mountPath": volume.mount_path, "volumeName": volume.name}
+            if volume.medium:
+                mount["medium"] = volume.medium
+            if volume.size:
+                mount["sizeLimit"] = volume.size
+            out.setdefault("emptyDirMounts", []).append(dict(sorted(mount.items())))
+    return out
+
+
+def pod_volumes(step: Step) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The same `volumes:` as pod spec `volumes` and container `volumeMounts` (for the jobs' workers)."""
+    volumes, mounts = [], []
+    for volume in step.volumes:
+        if volume.kind == "pvc":
+            source = {"persistentVolumeClaim": {"claimName": volume.source}}
+        elif volume.kind == "secret":
+            source = {"secret": {"secretName": secret_object(volume.source or "")}}
+        elif volume.kind == "config_map":
+            source = {"configMap": {"name": volume.source}}
+        else:
+            source = {"emptyDir": {k: v for k, v in (("medium", volume.medium), ("sizeLimit", volume.size)) if v}}
+        volumes.append({"name": volume.name, **source})
+        mounts.append({"mountPath": volume.mount_path, "name": volume.name})
+    return volumes, mounts
 
 
 def node_labels(step: Step) -> dict[str, str]:

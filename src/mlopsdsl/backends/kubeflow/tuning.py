@@ -21,6 +21,7 @@ from mlopsdsl.ir import Output, ParamRef, PathRef, Pipeline, Project, Step, Step
 from mlopsdsl.ir import SearchParam, Tune
 
 from . import jobs
+from .platform import pod_volumes
 
 EXPERIMENT = "kubeflow.org/v1beta1"
 ALGORITHM = {"tpe": "tpe", "random": "random", "grid": "grid", "bayesian": "bayesianoptimization",
@@ -144,13 +145,15 @@ def trial_spec(project: Project, search: Step, command: list[str], env: list[dic
     wrapped = ["sh", "-ec", f"mkdir -p {TRIAL_OUTPUTS}\n" + REPORT, "mlopsdsl-trial", *command]
     env = [*env, {"name": "MLOPSDSL_METRICS", "value": metrics}]
     if search.distributed is not None:
-        job = jobs.trainjob(project.name, search, wrapped, env, pod, [])
+        job = jobs.trainjob(project.name, search, wrapped, env, pod, pod_volumes(search)[1])
         job["metadata"].pop("generateName")  # Katib names each trial's job
         return job, "node"
     container: dict[str, Any] = {"name": TRIAL_CONTAINER, "image": search.image, "command": wrapped, "env": env}
     resources = jobs.worker_resources(search)
     if resources:
         container["resources"] = resources
+    if search.volumes:
+        container["volumeMounts"] = pod_volumes(search)[1]
     spec: dict[str, Any] = {"template": {"spec": {**pod, "containers": [container], "restartPolicy": "Never"}},
                             "backoffLimit": 0}
     if search.timeout:
