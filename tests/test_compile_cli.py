@@ -29,6 +29,7 @@ class FakeResult:
     ir: Project | None
     diagnostics: list = field(default_factory=list)
     sources: dict = field(default_factory=dict)
+    usage: bool = False
 
 
 class ComplainingBackend(Backend):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from conftest import validate_sarif
@@ -80,11 +81,24 @@ def test_unknown_file_and_out_of_range_lines_show_no_snippet():
     assert "|" not in text(diag(99, 1, 99, 2))
 
 
-def test_refused_file_is_read_back_for_its_snippet(tmp_path):
+def test_refused_file_shows_the_snippet_of_the_text_the_loader_read(tmp_path):
+    from mlopsdsl.driver import check_file
+
     path = tmp_path / "bad.yaml"
     path.write_bytes(b"a: 1\nb: caf\xe9\n")
-    out = text(Diagnostic(codes.NOT_UTF8, "not utf-8", Span(str(path), 2, 7, 2, 8)), sources={})
+    result = check_file(str(path))
+    out = text(*result.diagnostics, sources=result.sources)
     assert "2 | b: caf\ufffd\n  |       ^\n" in out
+
+
+def test_the_renderer_never_reads_a_file_itself(tmp_path):
+    # A file named by a span but not given as a source is shown without a snippet: reading it again
+    # could block on a FIFO, never end on /dev/zero, or show text changed since it was checked.
+    fifo = tmp_path / "spec.yaml"
+    os.mkfifo(fifo)
+    for name in (str(fifo), "/dev/zero"):
+        out = text(Diagnostic(codes.YAML_SYNTAX, "bad", Span(name, 1, 1, 1, 2)), sources={})
+        assert out.startswith(f"error[MLD106]: bad\n --> {name}:1:1\n\nerror:")
 
 
 def test_long_lines_are_cropped_around_the_span():

@@ -47,10 +47,25 @@ def test_marker_is_stable_sorted_json_without_timestamps():
 def test_rewrite_replaces_the_whole_directory(tmp_path):
     out = tmp_path / "build"
     writer.write(out, FILES)
-    (out / "stale.yaml").write_text("old")
     assert writer.write(out, {"only.yaml": b"x: 1\n"}) == []
     assert set(tree(out)) == {"only.yaml", writer.MARKER}
     assert siblings(out) == []
+
+
+def test_a_file_added_by_hand_is_named_and_kept_unless_forced(tmp_path):
+    # Issue 13: files added to the output by hand vanished without a word at the next compile.
+    out = tmp_path / "build"
+    writer.write(out, FILES)
+    (out / "stale.yaml").write_text("mine")
+    (out / "kserve" / "notes.txt").write_text("mine too")
+    before = tree(out)
+    (diagnostic,) = writer.write(out, {"only.yaml": b"x: 1\n"})
+    assert diagnostic.code is codes.OUTPUT_CONFLICT
+    assert "did not write" in diagnostic.message and "kserve/notes.txt, stale.yaml" in diagnostic.message
+    assert "--force" in diagnostic.hint
+    assert tree(out) == before and siblings(out) == []
+    assert writer.write(out, {"only.yaml": b"x: 1\n"}, force=True) == []
+    assert set(tree(out)) == {"only.yaml", writer.MARKER}
 
 
 def test_two_rename_fallback_when_exchange_is_unavailable(tmp_path, monkeypatch):

@@ -42,6 +42,12 @@ class _Version(argparse.Action):
         parser.exit(EXIT_OK)
 
 
+def _environment_name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an environment name is required (leave --env out for the base spec)")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     from mlopsdsl.diagnostics.render import FORMATS
 
@@ -60,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check specs and report every problem",
                        description="Check one or more specs; exit 1 if any has errors.")
     p.add_argument("specs", nargs="+", metavar="SPEC")
-    p.add_argument("--env", metavar="NAME", help="validate with this environment applied "
+    p.add_argument("--env", metavar="NAME", type=_environment_name, help="validate with this environment applied "
                    "(default: the base spec and every environment)")
     p.add_argument("--emit-ir", action="store_true", help="print the resolved IR as JSON (one SPEC)")
     diagnostics_options(p)
@@ -68,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compile", help="compile a spec into target artifacts")
     p.add_argument("spec", metavar="SPEC")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    p.add_argument("--env", metavar="NAME", help="environment to compile for")
+    p.add_argument("--env", metavar="NAME", type=_environment_name, help="environment to compile for")
     p.add_argument("--target", metavar="A,B", help="comma-separated targets (default: the built-in kubeflow, kserve, github, monitoring; plugins run when named)")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if DIR differs from the result")
     p.add_argument("--force", action="store_true", help="replace DIR even if it holds files mlopsdsl did not write")
@@ -84,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("graph", help="draw the pipeline DAG")
     p.add_argument("spec", metavar="SPEC")
     p.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
-    p.add_argument("--env", metavar="NAME")
+    p.add_argument("--env", metavar="NAME", type=_environment_name)
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help=argparse.SUPPRESS)
     return parser
 

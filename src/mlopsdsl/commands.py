@@ -22,12 +22,15 @@ def ir_json(project) -> str:
     """The IR as canonical JSON: sorted keys, stable across runs and machines."""
     import json
 
-    return json.dumps(project.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    # allow_nan=False: NaN and Infinity are not JSON; the loader refuses them (MLD115), so one here is a bug.
+    return json.dumps(project.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False,
+                      allow_nan=False) + "\n"
 
 
-def _io_only(diagnostics: list[Diagnostic]) -> bool:
-    """A missing file is a usage problem (exit 2), not a spec with errors."""
-    return bool(diagnostics) and all(d.code is codes.FILE_NOT_FOUND for d in diagnostics)
+def _usage_problem(result) -> bool:
+    """A missing file or an unknown `--env` is a usage problem (exit 2), not a spec with errors."""
+    diagnostics = result.diagnostics
+    return result.usage or (bool(diagnostics) and all(d.code is codes.FILE_NOT_FOUND for d in diagnostics))
 
 
 def validate(args: argparse.Namespace) -> int:
@@ -49,7 +52,7 @@ def validate(args: argparse.Namespace) -> int:
             if ir is not None:
                 sys.stdout.write(ir_json(ir))
         sources.update(result.sources)
-        missing |= _io_only(result.diagnostics)
+        missing |= _usage_problem(result)
     _emit(args, diagnostics, sources)
     if missing:
         return EXIT_USAGE
@@ -69,7 +72,7 @@ def compile(args: argparse.Namespace) -> int:  # noqa: A001 - the command's name
         return EXIT_USAGE
     result = compiler.build(args.spec, env=args.env)
     diagnostics, sources = list(result.diagnostics), dict(result.sources)
-    if _io_only(diagnostics):
+    if _usage_problem(result):
         _emit(args, diagnostics, sources)
         return EXIT_USAGE
     output = None
@@ -87,21 +90,30 @@ def compile(args: argparse.Namespace) -> int:  # noqa: A001 - the command's name
             raise RuntimeError("the front end produced neither an IR nor a diagnostic")
         print(f"mlopsdsl: nothing written to {args.out}: the spec has errors", file=sys.stderr)
         return EXIT_ERRORS
+    scope = targets if args.target else None  # a subset replaces only its own targets' files
     if args.check:
-        diagnostics += compiler.differences(args.out, writer.check(args.out, output.files))
+        try:
+            differences = writer.check(args.out, output.files, scope=scope)
+        except writer.OutputError as exc:
+            _emit(args, diagnostics, sources)
+            print(f"mlopsdsl: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        diagnostics += compiler.differences(args.out, differences)
         _emit(args, diagnostics, sources)
         if has_errors(diagnostics):
+            sys.stderr.write(compiler.diff_text(differences))
             return EXIT_ERRORS
         print(compiler.summary(output, args.out, checked=True), file=sys.stderr)
         return EXIT_OK
     try:
-        refused = writer.write(args.out, output.files, force=args.force)
+        found = writer.write(args.out, output.files, force=args.force, inputs=[args.spec, *sources], scope=scope)
     except writer.OutputError as exc:
         _emit(args, diagnostics, sources)
         print(f"mlopsdsl: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    _emit(args, diagnostics + refused, sources)
-    if refused:  # MLD705: the spec is fine, the chosen --out is not (a usage error)
+    _emit(args, diagnostics + found, sources)
+    if has_errors(found):  # MLD705: the spec is fine, the chosen --out is not (a usage error)
+        print(f"mlopsdsl: nothing written to {args.out}", file=sys.stderr)
         return EXIT_USAGE
     print(compiler.summary(output, args.out), file=sys.stderr)
     for target, steps in output.next_steps.items():
@@ -136,8 +148,13 @@ def schema(args: argparse.Namespace) -> int:
 
     text = schema_text()
     if args.out:
-        with open(args.out, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        try:
+            with open(args.out, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+        except (OSError, ValueError) as exc:  # a directory, no permission, a NUL byte in the name
+            print(f"mlopsdsl: error: cannot write '{args.out}': {getattr(exc, 'strerror', None) or exc}",
+                  file=sys.stderr)
+            return EXIT_USAGE
     else:
         sys.stdout.write(text)
     return EXIT_OK
@@ -151,7 +168,7 @@ def graph(args: argparse.Namespace) -> int:
     if result.ir is None:
         args.format = "text"
         _emit(args, result.diagnostics, result.sources)
-        return EXIT_USAGE if _io_only(result.diagnostics) else EXIT_ERRORS
+        return EXIT_USAGE if _usage_problem(result) else EXIT_ERRORS
     if result.ir.pipeline is None:
         print("mlopsdsl: the spec has no pipeline to draw", file=sys.stderr)
         return EXIT_ERRORS

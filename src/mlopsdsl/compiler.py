@@ -18,7 +18,7 @@ from mlopsdsl.ir import Project, Span
 from mlopsdsl.serialize import to_bytes
 from mlopsdsl.writer import MARKER, Difference
 
-__all__ = ["BackendFailure", "Output", "build", "compile_project", "differences", "summary"]
+__all__ = ["BackendFailure", "Output", "build", "compile_project", "diff_text", "differences", "summary"]
 
 
 class BackendFailure(Exception):
@@ -109,6 +109,20 @@ def differences(out_dir: str, diffs: list[Difference]) -> list[Diagnostic]:
     return [Diagnostic(codes.OUTPUT_DIFFERS, f"{d.path} {verb[d.status]}", Span.point(out_dir),
                        hint="run `mlopsdsl compile` without --check and commit the result")
             for d in diffs]
+
+
+DIFF_TOTAL = 200  # lines of `--check` diff printed in all; the diagnostics list every file anyway
+
+
+def diff_text(diffs: list[Difference]) -> str:
+    """`--check`: how the changed files differ, as unified diffs, at most DIFF_TOTAL lines."""
+    lines: list[str] = []
+    for d in diffs:
+        if d.status == "changed" and d.detail:
+            lines += d.detail.splitlines()
+    if len(lines) > DIFF_TOTAL:
+        lines = lines[:DIFF_TOTAL] + [f"... {len(lines) - DIFF_TOTAL} more diff lines not shown"]
+    return "".join(line + "\n" for line in lines)
 
 
 def summary(output: Output, out_dir: str, *, checked: bool = False) -> str:

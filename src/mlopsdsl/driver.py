@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlopsdsl.diagnostics import Diagnostic, has_errors, sort_key
-from mlopsdsl.loader import Document, Limits, load_file
+from mlopsdsl.loader import Document, Limits, display_source, load_bytes, read_input
 from mlopsdsl.source import SourceFile
 
 
@@ -24,6 +24,7 @@ class Result:
     document: Document | None = None
     checked: Any = None  # the CheckedSpec of the base spec (or of `--env`)
     ir: Any = None
+    usage: bool = False  # the command line is wrong (an unknown `--env`), not the spec: exit 2
 
     @property
     def ok(self) -> bool:
@@ -38,9 +39,17 @@ def front_end(path: str, *, limits: Limits | None = None) -> Result:
     from mlopsdsl import schema
 
     result = Result(path)
-    document, diagnostics = load_file(path, limits)
+    limits = limits or Limits.from_env()
+    raw, problem = read_input(path, limits)
+    if problem is not None:
+        result.add([problem])
+        return _done(result)
+    document, diagnostics = load_bytes(raw, path, limits)
     result.add(diagnostics)
-    if document is None:
+    if document is None:  # the renderer shows snippets of the refused text (it never reads files itself)
+        source = display_source(path, raw)
+        if source is not None:
+            result.sources[path] = source
         return _done(result)
     result.document = document
     result.sources[path] = document.source
@@ -59,6 +68,8 @@ def check_file(path: str, *, env: str | None = None, limits: Limits | None = Non
     result = front_end(path, limits=limits)
     if not result.ok or result.document is None:
         return result
+    if env is not None and env not in _environments(result.document.data):
+        return _unknown_environment(result, env)
     names = [env] if env else [None] + _overriding_environments(result.document.data)
     seen = {_identity(d) for d in result.diagnostics}
     for name in names:
@@ -105,11 +116,28 @@ def build_ir(path: str, *, env: str | None = None, limits: Limits | None = None)
     return result
 
 
-def _overriding_environments(data: dict[str, Any]) -> list[str]:
+def _environments(data: dict[str, Any]) -> dict[str, Any]:
     environments = data.get("environments")
-    if not isinstance(environments, dict):
-        return []
-    return [name for name, env in environments.items() if isinstance(env, dict) and env.get("set")]
+    return environments if isinstance(environments, dict) else {}
+
+
+def _overriding_environments(data: dict[str, Any]) -> list[str]:
+    return [name for name, env in _environments(data).items() if isinstance(env, dict) and env.get("set")]
+
+
+def _unknown_environment(result: Result, env: str) -> Result:
+    from mlopsdsl.check.context import did_you_mean
+    from mlopsdsl.diagnostics import codes
+    from mlopsdsl.source import Span
+
+    names = sorted(_environments(result.document.data))
+    hint = (did_you_mean(env, names) or "") + (" " if names else "")
+    hint += f"environments in this spec: {', '.join(names)}" if names else "this spec defines no environments"
+    # At the `environments:` key when there is one: that is where the names are.
+    span = result.document.index.span(("environments",), key=True) if names else Span.point(result.path)
+    result.add([Diagnostic(codes.UNKNOWN_ENVIRONMENT, f"unknown environment '{env}' (--env)", span, hint=hint)])
+    result.usage = True
+    return _done(result)
 
 
 def _identity(d: Diagnostic) -> tuple:
@@ -121,18 +149,11 @@ def _check_variant(result: Result, env: str | None, base: Any = None):
     from mlopsdsl.check import check_spec
     from mlopsdsl.check.context import CheckContext, OverlayIndex
     from mlopsdsl.check.envs import apply_overlay
-    from mlopsdsl.diagnostics import codes
     from mlopsdsl.loader import Document
-    from mlopsdsl.source import Span
 
     document = result.document
     diagnostics: list[Diagnostic] = []
     if env is not None:
-        if env not in (document.data.get("environments") or {}):
-            known = ", ".join(sorted(document.data.get("environments") or {})) or "none"
-            diagnostics.append(Diagnostic(codes.UNKNOWN_ENVIRONMENT, f"unknown environment '{env}' (--env)",
-                                          Span.point(result.path), hint=f"environments in this spec: {known}"))
-            return None, diagnostics
         data, overrides, problems = apply_overlay(document.data, document.index, env)
         diagnostics += problems
         index = OverlayIndex(document.index, overrides)

@@ -24,6 +24,7 @@ Scalars resolve by the YAML 1.2 core schema, not PyYAML's YAML 1.1 rules, so
 from __future__ import annotations
 
 import codecs
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from typing import Any
 import yaml
 
 from mlopsdsl.diagnostics import Diagnostic, Related, codes
+from mlopsdsl.expr.units import MAX_INT
 from mlopsdsl.source import NodeInfo, Path, SourceFile, SourceIndex, Span
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
@@ -87,6 +89,9 @@ class Document:
     source: SourceFile
     data: dict[str, Any]
     index: SourceIndex
+    # Numbers YAML reads but no target can hold (`.inf`, `.nan`, `1e400`, beyond a 64-bit integer):
+    # JSON, protobuf, Go and Prometheus cannot carry them. `schema.validate` reports them (MLD115).
+    out_of_range: tuple[Path, ...] = ()
 
 
 class _Blocker(Exception):
@@ -116,6 +121,13 @@ class _Resolver(yaml.CSafeLoader):
         return _SEQ if kind is yaml.SequenceNode else _MAP
 
 
+_MAX_INT_TEXT = 4_000
+
+
+class _OutOfRange(Exception):
+    """An integer too long to convert at all, or a float written finite that reads as infinity."""
+
+
 def _scalar_value(node: yaml.ScalarNode) -> Any:
     tag, text = node.tag, node.value
     if tag == _STR:
@@ -125,6 +137,8 @@ def _scalar_value(node: yaml.ScalarNode) -> Any:
     if tag == _BOOL:
         return _BOOLS[text]
     if tag == _INT:
+        if len(text) > _MAX_INT_TEXT:  # Python refuses to convert 4,300 digits (quadratic time)
+            raise _OutOfRange
         if text.startswith("0o"):
             return int(text[2:], 8)
         if text.startswith("0x"):
@@ -133,31 +147,54 @@ def _scalar_value(node: yaml.ScalarNode) -> Any:
     lowered = text.lower()
     if lowered.endswith(".inf"):
         return float("-inf") if text.startswith("-") else float("inf")
-    return float("nan") if lowered == ".nan" else float(text)
+    if lowered == ".nan":
+        return float("nan")
+    value = float(text)
+    if math.isinf(value):  # `1e400`: written as a finite number, read as infinity
+        raise _OutOfRange
+    return value
 
 
 def load_file(path: str, limits: Limits | None = None) -> tuple[Document | None, list[Diagnostic]]:
     """Read and load one file; a missing or unreadable file is MLD101."""
     limits = limits or Limits.from_env()
-    try:
-        size = os.path.getsize(path)
-        if size > limits.max_bytes:
-            return None, [_size_error(path, size, limits)]
-        with open(path, "rb") as handle:
-            raw = handle.read(limits.max_bytes + 1)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        return None, [
-            Diagnostic(codes.FILE_NOT_FOUND, f"cannot read '{path}': {reason}", Span.point(path),
-                       hint="check the path; it is relative to the current directory")
-        ]
+    raw, problem = read_input(path, limits)
+    if problem is not None:
+        return None, [problem]
     return load_bytes(raw, path, limits)
+
+
+def read_input(path: str, limits: Limits) -> tuple[bytes, Diagnostic | None]:
+    """The bytes of an input file (a regular file, within the size limit), or why they cannot be had."""
+    from mlopsdsl.files import NotRegularFile, TooLarge, read_regular
+
+    try:
+        return read_regular(path, limits.max_bytes), None
+    except TooLarge as exc:
+        return b"", _size_error(path, exc.size, limits)
+    except NotRegularFile as exc:
+        return b"", Diagnostic(codes.FILE_NOT_FOUND, f"cannot read '{path}': it is {exc.kind}, not a regular file",
+                               Span.point(path), hint="name a spec file; mlopsdsl reads only regular files")
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        reason = getattr(exc, "strerror", None) or str(exc)
+        return b"", Diagnostic(codes.FILE_NOT_FOUND, f"cannot read '{path}': {reason}", Span.point(path),
+                               hint="check the path; it is relative to the current directory")
+
+
+def display_source(path: str, raw: bytes) -> SourceFile | None:
+    """The text of a file for diagnostic snippets, even one the loader refused (undecodable bytes as U+FFFD)."""
+    if raw.startswith(_FOREIGN_BOMS):  # UTF-16/32 decoded as UTF-8 would be noise
+        return None
+    return SourceFile(path, raw.decode("utf-8", "replace").removeprefix("\ufeff"))
+
+
+_FOREIGN_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def _size_error(path: str, size: int, limits: Limits) -> Diagnostic:
     return Diagnostic(
         codes.FILE_TOO_LARGE,
-        f"file is {size:,} bytes, more than the limit of {limits.max_bytes:,} bytes",
+        f"file is {size:,} bytes or more, over the limit of {limits.max_bytes:,} bytes",
         Span.point(path),
         hint="split the spec into components (`uses:`), or raise the limit with MLOPSDSL_MAX_BYTES",
     )
@@ -213,7 +250,7 @@ def load_text(text: str, name: str, limits: Limits | None = None) -> tuple[Docum
         return None, [blocker.diagnostic]
     if walker.diagnostics:
         return None, walker.diagnostics
-    return Document(source, data, walker.index), []
+    return Document(source, data, walker.index, tuple(walker.out_of_range)), []
 
 
 def _depth_bound(text: str) -> int:
@@ -335,6 +372,7 @@ class _Walker:
     index: SourceIndex = field(init=False)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     _seen: set[int] = field(default_factory=set)
+    out_of_range: list[Path] = field(default_factory=list)
     _alias_nodes: int = 0
     _in_alias: int = 0
 
@@ -389,7 +427,16 @@ class _Walker:
         if isinstance(node, yaml.ScalarNode):
             self._nodes[path] = NodeInfo.from_marks(self.name, node.start_mark, node.end_mark, key_node,
                                                     node.style or "")
-            return node.value if tag == _STR or not ours else _scalar_value(node)
+            if tag == _STR or not ours:
+                return node.value
+            try:
+                value = _scalar_value(node)
+            except _OutOfRange:
+                self._out_of_range(node, path)
+                return node.value
+            if (tag == _FLOAT and not math.isfinite(value)) or (tag == _INT and not -MAX_INT - 1 <= value <= MAX_INT):
+                self.out_of_range.append(path)
+            return value
         if depth >= self.limits.max_depth:
             raise _Blocker(_too_deep(self.name, node.start_mark, self.limits))
         self._nodes[path] = NodeInfo.from_marks(self.name, node.start_mark, node.end_mark, key_node, None)
@@ -418,6 +465,14 @@ class _Walker:
             key_nodes[key] = key_node
             result[key] = walk(value_node, path + (key,), key_node, depth + 1)
         return result
+
+    def _out_of_range(self, node: yaml.ScalarNode, path: Path) -> None:
+        text = node.value if len(node.value) <= 24 else \
+            f"{node.value[:10]}...{node.value[-10:]} ({len(node.value):,} characters)"
+        self.diagnostics.append(Diagnostic(
+            codes.NUMBER_TOO_LARGE, f"the number {text} is too large",
+            _span(self.name, node), path,
+            hint=f"numbers must fit a 64-bit integer (up to {MAX_INT}) and be finite; quote it if it is text"))
 
     def _tag_error(self, node: yaml.Node, path: Path = ()) -> None:
         tag = node.tag.replace("tag:yaml.org,2002:", "!!")

@@ -18,6 +18,7 @@ from typing import Any, Iterable
 
 from mlopsdsl import resources
 from mlopsdsl.diagnostics import Diagnostic, codes
+from mlopsdsl.expr.units import MAX_INT
 from mlopsdsl.loader import Document
 from mlopsdsl.source import Path, format_path
 
@@ -49,12 +50,26 @@ def _explaining_validator() -> Any:
 
 
 def validate(document: Document) -> list[Diagnostic]:
+    found = [_out_of_range(document, path) for path in document.out_of_range]
     try:
         if _fast_validator().is_valid(document.data):
-            return []
+            return found
     except (ValueError, OverflowError, TypeError):
         pass  # numbers jsonschema_rs cannot hold (nan, huge ints): let the slow path judge
-    return _Explainer(document).explain()
+    return found + _Explainer(document).explain()
+
+
+def _out_of_range(document: Document, path: Path) -> Diagnostic:
+    """JSON Schema's numbers are JSON's: `.inf`/`.nan` are none, and 64 bits is what targets hold."""
+    span = document.index.span(path)
+    written = document.source.line(span.line)[span.col - 1:span.end_col - 1] if span.end_line == span.line else ""
+    written = written if 0 < len(written) <= 24 else f"{written[:10]}...{written[-10:]}"
+    if written.lower().lstrip("+-") in (".inf", ".nan"):
+        message, hint = f"{written} is not a finite number", "write a finite number, or leave the field out"
+    else:
+        message, hint = (f"the number {written} is too large",
+                         f"numbers must fit a 64-bit integer (up to {MAX_INT}) and be finite; quote it if it is text")
+    return Diagnostic(codes.NUMBER_TOO_LARGE, message, span, path, hint=hint)
 
 
 class _Explainer:

@@ -15,7 +15,7 @@ from typing import Any
 from mlopsdsl.check.context import CheckContext
 from mlopsdsl.check.symbols import InputDecl, OutputDecl, input_decls, output_decls
 from mlopsdsl.diagnostics import Diagnostic, codes
-from mlopsdsl.loader import Document, load_file
+from mlopsdsl.loader import Document, Limits, display_source, load_bytes, read_input
 from mlopsdsl.source import Path
 
 
@@ -58,13 +58,21 @@ def _load(ctx: CheckContext, ref: str, at: Path, base_dir: str, chain: tuple[str
         ctx.error(codes.COMPONENT_CYCLE, f"components use each other in a cycle: {cycle}", at,
                   hint="a component cannot use itself, directly or through others")
         return None
-    if not os.path.isfile(resolved):
+    if not os.path.exists(resolved):
         ctx.error(codes.COMPONENT_NOT_FOUND, f"component file '{ref}' not found (looked for {resolved})", at,
                   hint="`uses:` paths are relative to the file that contains them")
         return None
-    document, diagnostics = load_file(resolved)
+    limits = Limits.from_env()
+    raw, problem = read_input(resolved, limits)
+    if problem is not None:
+        ctx.error(codes.COMPONENT_NOT_FOUND, f"component file '{ref}': {problem.message}", at, hint=problem.hint)
+        return None
+    document, diagnostics = load_bytes(raw, resolved, limits)
     ctx.diagnostics.extend(diagnostics)
     if document is None:
+        source = display_source(resolved, raw)
+        if source is not None:
+            ctx.sources[resolved] = source
         return None
     ctx.sources[resolved] = document.source
     if document.data.get("kind") != "Component":

@@ -132,6 +132,9 @@ def make_scope(global_scope: "SpecScope | None", names: dict[tuple[str, ...], t.
 def _recode(parts: tuple[str, ...], problem: Unresolved) -> Unresolved:
     """Report unknown references under the 3xx code of what is unknown."""
     root, known = parts[0], problem.known
+    if root == "item" and known == 0:
+        return Unresolved("`item` exists only in a step with `for_each`", "add `for_each` to the step, or use a "
+                          "param for a single value", 0, problem.code)
     if root == "steps":
         code = codes.UNKNOWN_STEP if known <= 1 else codes.UNKNOWN_OUTPUT if known <= 3 else codes.UNKNOWN_FIELD
     elif root in ("inputs", "outputs"):
@@ -266,14 +269,15 @@ def _check_step(ctx: CheckContext, step: StepDecl, raw: dict[str, Any], scope: S
     base = step.path
     edges = table.edges.setdefault(step.name, {})
     item_type = t.UNKNOWN
-    if "for_each" in raw:
+    looped = "for_each" in raw  # `item` exists only in a step that fans out
+    if looped:
         checked = check(base + ("for_each",), "for_each") if isinstance(raw["for_each"], str) else None
         if checked is not None and checked.type.name == "list":
             item_type = checked.type.elem or t.UNKNOWN
         elif isinstance(raw["for_each"], list) and raw["for_each"]:
             item_type = literal_type(raw["for_each"][0])
         _note_edges(checked, base + ("for_each",), edges)
-    item_scope = make_scope(scope, {("item",): item_type})
+    item_scope = make_scope(scope, {("item",): item_type} if looped else {})
     inputs: dict[str, t.Type] = {}
     for name, value in (raw.get("inputs") or {}).items():
         checked = check(base + ("inputs", name), "step_input", item_scope, value=value)
@@ -284,7 +288,7 @@ def _check_step(ctx: CheckContext, step: StepDecl, raw: dict[str, Any], scope: S
     if step.component is not None:
         inputs = {name: t.from_name(decl.type) or t.UNKNOWN for name, decl in step.component.inputs.items()}
     table.input_types[step.name] = inputs
-    local: dict[tuple[str, ...], t.Type] = {("item",): item_type}
+    local: dict[tuple[str, ...], t.Type] = {("item",): item_type} if looped else {}
     for name, kind in inputs.items():
         local[("inputs", name)] = kind
         if kind.is_artifact or kind == t.UNKNOWN:  # unknown: its own mistake is reported already

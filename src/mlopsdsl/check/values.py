@@ -13,7 +13,7 @@ from typing import Any, Iterator
 from mlopsdsl.check.context import CheckContext
 from mlopsdsl.check.symbols import Symbols
 from mlopsdsl.diagnostics import codes
-from mlopsdsl.expr.units import parse_cpu, parse_duration, parse_memory
+from mlopsdsl.expr.units import duration_too_long, parse_cpu, parse_duration, parse_memory
 from mlopsdsl.source import Path
 
 
@@ -97,8 +97,12 @@ def check_durations(ctx: CheckContext, symbols: Symbols) -> None:
         if not isinstance(value, str):
             continue
         parsed = parse_duration(value)
-        if parsed is None:
-            ctx.error(codes.BAD_DURATION, f"'{value}' is not a duration", path,
+        shown = value if len(value) <= 40 else f"{value[:16]}...{value[-16:]}"
+        if parsed is None and duration_too_long(value):
+            ctx.error(codes.BAD_DURATION, f"'{shown}' is longer than any target can hold", path,
+                      hint="durations stop at Go's time.Duration, about 292 years")
+        elif parsed is None:
+            ctx.error(codes.BAD_DURATION, f"'{shown}' is not a duration", path,
                       hint="write a number and a unit: 250ms, 30s, 5m, 2h, 1d (or 1h30m)")
         elif parsed.seconds <= 0 and path[-1] != "for":
             ctx.error(codes.BAD_DURATION, f"a {path[-1]} of {value} would never let anything run", path,

@@ -60,7 +60,7 @@ def _code(code: str, name: str, summary: str, severity: Severity = Severity.ERRO
 E, W, N = Severity.ERROR, Severity.WARNING, Severity.NOTE
 
 # --- 1xx YAML and I/O -------------------------------------------------------------
-FILE_NOT_FOUND = _code("MLD101", "file-not-found", "The spec file does not exist or cannot be read.")
+FILE_NOT_FOUND = _code("MLD101", "file-not-found", "The spec file does not exist or cannot be read (a directory, FIFO or device is not read).")
 FILE_TOO_LARGE = _code("MLD102", "file-too-large", "The file is larger than the size limit (checked before parsing).")
 EMPTY_FILE = _code("MLD103", "empty-file", "The file is empty or holds only comments.")
 NOT_UTF8 = _code("MLD104", "not-utf8", "The file holds bytes that are not UTF-8; the byte offset is named.")
@@ -74,6 +74,7 @@ ALIAS_BUDGET = _code("MLD111", "alias-budget", "Anchors and aliases expand beyon
 TOO_DEEP = _code("MLD112", "nesting-too-deep", "Collections are nested deeper than the limit.")
 COMPLEX_KEY = _code("MLD113", "complex-key", "A mapping key is a list or mapping; keys must be plain scalars.")
 CONTROL_CHARACTER = _code("MLD114", "control-character", "The file holds a control character YAML does not allow.")
+NUMBER_TOO_LARGE = _code("MLD115", "number-too-large", "A number no target can hold: beyond a 64-bit integer, or not finite (`.inf`, `.nan`, `1e400`).")
 
 # --- 2xx schema and structure -------------------------------------------------------
 SCHEMA_UNKNOWN_KEY = _code("MLD201", "unknown-key", "A key that the language does not define at this place.")
@@ -119,6 +120,8 @@ EXPR_UNIT_MISMATCH = _code("MLD506", "unit-mismatch", "A number meets a duration
 EXPR_NOT_SCALAR = _code("MLD507", "non-scalar-interpolation", "A value spliced into text is an artifact, list or secret, not a scalar.")
 EXPR_NOT_BOOL = _code("MLD508", "condition-not-bool", "A condition (`when`, `analysis`) is not a boolean expression.")
 EXPR_WHOLE_REQUIRED = _code("MLD509", "expression-required", "This field takes exactly one `${{ ... }}` and nothing around it.")
+EXPR_TOO_DEEP = _code("MLD510", "expression-too-deep", "An expression nests operators or brackets deeper than the limit, or is longer than the length limit.")
+EXPR_NUMBER_TOO_LARGE = _code("MLD511", "expression-number-too-large", "A number in an expression is beyond a 64-bit integer, or a unit literal beyond its range (durations: Go's ~292 years).")
 
 # --- 64x values, secrets, monitoring and environments -------------------------------------
 BAD_QUANTITY = _code("MLD640", "invalid-quantity", "A CPU or memory value is not a valid Kubernetes quantity, or a limit is below its request.")
@@ -170,10 +173,11 @@ UNSUPPORTED = _code("MLD701", "unsupported-construct", "The target cannot expres
 TARGET_LIMIT = _code("MLD702", "target-limit", "The output approaches or exceeds a limit of the target (object size, name length).", W)
 PATCH_NO_MATCH = _code("MLD703", "patch-matches-nothing", "A `patches` selector matches no generated file or object.")
 PATCH_FAILED = _code("MLD704", "patch-failed", "A `patches` operation cannot be applied to the generated document.")
-OUTPUT_CONFLICT = _code("MLD705", "output-directory-conflict", "`--out` holds files mlopsdsl did not write; use --force or another directory.")
+OUTPUT_CONFLICT = _code("MLD705", "output-directory-conflict", "`--out` must not be replaced: it holds files mlopsdsl did not write (--force replaces it), or it is or holds an input, the home directory, the working directory or `/` (never replaced).")
 OUTPUT_DIFFERS = _code("MLD706", "output-differs", "`compile --check`: the output directory is not what the spec compiles to.")
 TARGET_TOPOLOGY = _code("MLD707", "target-refuses-dependency", "The target refuses this dependency shape (reading an output of a conditional or looped step from outside it).")
 APPROXIMATED = _code("MLD708", "approximated-construct", "The target has no exact form for a construct and writes the nearest equivalent; the message says what differs.", W)
+OUTPUT_LEFTOVER = _code("MLD709", "output-leftover", "The new output is in place, but a folder beside it (the previous output, or an interrupted run's staging) could not be removed; its path is named.", W)
 HOROVOD_UNMAINTAINED = _code("MLD740", "horovod-unmaintained", "`framework: mpi` runs Horovod, which has had no release since 2023; the generated MPI runtime still works.", W)
 
 # --- 9xx internal -----------------------------------------------------------------

@@ -14,9 +14,15 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from mlopsdsl.diagnostics import Code, codes
 from mlopsdsl.expr import ast
-from mlopsdsl.expr.units import parse_duration, parse_memory, parse_percent
+from mlopsdsl.expr.units import MAX_INT, in_range, parse_duration, parse_memory, parse_percent
 from mlopsdsl.resources import grammar_text
+
+# Every later stage (type checking, lowering, CEL, PromQL, shell) walks a tree recursively, a few
+# Python frames per level; past this depth they would hit the interpreter's recursion limit. A person
+# never nests 100 levels (`a and b and ...` with 100 terms is 100 levels: operators associate left).
+MAX_DEPTH = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +33,14 @@ class SyntaxProblem:
     start: int
     end: int
     hint: str | None = None
+    code: Code = codes.EXPR_SYNTAX
+
+
+class _NumberTooLarge(Exception):
+    """Raised by a literal callback: the parse stops at the first number no target can hold."""
+
+    def __init__(self, token) -> None:
+        self.token = token
 
 
 # lark terminal names -> words in messages. An operand position expects all of
@@ -152,8 +166,22 @@ def _binary(cls):
 def _literal(convert):
     def build(self, c):
         (token,) = c
-        return ast.Lit(convert(str(token)), str(token), start=token.start_pos, end=token.end_pos)
+        value = convert(str(token))
+        if value is None:
+            raise _NumberTooLarge(token)
+        return ast.Lit(value, str(token), start=token.start_pos, end=token.end_pos)
     return build
+
+
+def _int(text: str) -> int | None:
+    # Length first: Python refuses to convert more than 4,300 digits at all.
+    digits = text.lstrip("0") or "0"
+    return int(digits) if len(digits) <= len(str(MAX_INT)) and int(digits) <= MAX_INT else None
+
+
+def _float(text: str) -> float | None:
+    value = float(text)
+    return value if in_range(value) else None
 
 
 class _Builder:
@@ -163,8 +191,8 @@ class _Builder:
     add_plus = add_minus = mul_times = mul_div = _binary(ast.Arith)
     logic_or = logic_and = _binary(ast.Logic)
 
-    lit_int = _literal(int)
-    lit_float = _literal(float)
+    lit_int = _literal(_int)
+    lit_float = _literal(_float)
     lit_true = _literal(lambda _: True)
     lit_false = _literal(lambda _: False)
     lit_string = _literal(_unquote)
@@ -248,6 +276,32 @@ def parse_expression(text: str) -> ast.Expr | SyntaxProblem:
     import lark
 
     try:
-        return _lark().parse(text)
+        tree = _lark().parse(text)
     except lark.exceptions.UnexpectedInput as exc:
         return _problem(text, exc)
+    except _NumberTooLarge as exc:
+        token = exc.token
+        return SyntaxProblem(f"the number {_shorten(str(token))} is too large", token.start_pos, token.end_pos,
+                             _RANGE_HINT, codes.EXPR_NUMBER_TOO_LARGE)
+    return _too_deep(tree) or tree
+
+
+_RANGE_HINT = ("numbers must fit a 64-bit integer (up to 9223372036854775807) and durations Go's "
+               "time.Duration (about 292 years), as every target reads them")
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= 24 else f"{text[:10]}...{text[-10:]} ({len(text):,} characters)"
+
+
+def _too_deep(tree: ast.Expr) -> SyntaxProblem | None:
+    """The first node nested deeper than MAX_DEPTH, found without recursion."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return SyntaxProblem(f"the expression nests more than {MAX_DEPTH} levels deep", node.start,
+                                 node.start + 1, "split it: compute parts in steps or params, or use a list",
+                                 codes.EXPR_TOO_DEEP)
+        stack.extend((child, depth + 1) for child in ast.children(node))
+    return None

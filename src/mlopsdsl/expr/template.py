@@ -154,7 +154,7 @@ def parse_value(value: str, info: NodeInfo, file_text: str, path: Path = ()) -> 
         parts.append(Expression(node, text, base, opened, close))
         if isinstance(result, SyntaxProblem):
             diagnostics.append(Diagnostic(
-                codes.EXPR_SYNTAX, result.message, parsed.span(base + result.start, base + result.end),
+                result.code, result.message, parsed.span(base + result.start, base + result.end),
                 path, hint=result.hint))
     if unclosed is not None:
         diagnostics.append(Diagnostic(

@@ -13,6 +13,7 @@ duration or for a cpu quantity; expressions always ask for a duration.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -22,6 +23,12 @@ MEMORY_UNITS: dict[str, int] = {
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
     "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18, "": 1,
 }
+
+# The largest value any target holds: Kubernetes quantities, protobuf/JSON integers and Go's
+# time.Duration (int64 nanoseconds, ~292 years: what Kubernetes, Prometheus and Knative parse a
+# duration into) are all 64-bit. A parser below returns None beyond it, as for a malformed text.
+MAX_INT = 2**63 - 1
+MAX_DURATION_SECONDS = MAX_INT / 1e9
 
 _NUMBER = r"([0-9]+(?:\.[0-9]+)?)"
 _DURATION_RE = re.compile(_NUMBER + r"(ms|s|m|h|d)")
@@ -74,14 +81,26 @@ def parse_duration(text: str) -> Duration | None:
     if not _CHAINED_DURATION_RE.fullmatch(text):
         return None
     seconds = sum(float(n) * DURATION_UNITS[u] for n, u in _DURATION_RE.findall(text))
-    return Duration(seconds, text)
+    return Duration(seconds, text) if seconds <= MAX_DURATION_SECONDS else None
+
+
+def duration_too_long(text: str) -> bool:
+    """A duration's shape, but longer than any target can hold (`parse_duration` says None)."""
+    return bool(_CHAINED_DURATION_RE.fullmatch(text.strip())) and parse_duration(text) is None
+
+
+def in_range(number: float) -> bool:
+    """Finite and within a 64-bit integer's magnitude: what every target can hold."""
+    return math.isfinite(number) and abs(number) <= MAX_INT
 
 
 def parse_percent(text: str) -> Percent | None:
     """`1%`, `12.5%` -> the fraction (0.01, 0.125); None if not a percentage."""
     text = text.strip()
     match = _PERCENT_RE.fullmatch(text)
-    return Percent(float(match.group(1)) / 100.0, text) if match else None
+    if not match or not in_range(float(match.group(1))):
+        return None
+    return Percent(float(match.group(1)) / 100.0, text)
 
 
 def parse_cpu(text: str | int | float) -> Cpu | None:
@@ -89,10 +108,10 @@ def parse_cpu(text: str | int | float) -> Cpu | None:
     if isinstance(text, bool):
         return None
     if isinstance(text, (int, float)):
-        return Cpu(float(text), str(text)) if text >= 0 else None
+        return Cpu(float(text), str(text)) if 0 <= text <= MAX_INT else None  # NaN and inf fail too
     text = text.strip()
     match = _CPU_RE.fullmatch(text)
-    if not match:
+    if not match or not in_range(float(match.group(1))):
         return None
     value = float(match.group(1))
     return Cpu(value / 1000.0 if match.group(2) else value, text)
@@ -103,12 +122,13 @@ def parse_memory(text: str | int) -> Memory | None:
     if isinstance(text, bool):
         return None
     if isinstance(text, int):
-        return Memory(text, str(text)) if text >= 0 else None
+        return Memory(text, str(text)) if 0 <= text <= MAX_INT else None
     text = text.strip()
     match = _MEMORY_RE.fullmatch(text)
     if not match:
         return None
-    return Memory(round(float(match.group(1)) * MEMORY_UNITS[match.group(2)]), text)
+    amount = float(match.group(1)) * MEMORY_UNITS[match.group(2)]
+    return Memory(round(amount), text) if in_range(amount) else None
 
 
 def format_number(value: float) -> str:

@@ -16,20 +16,16 @@ span still leaves the caret under the right character.
 
 from __future__ import annotations
 
-import codecs
-import os
 import re
 import unicodedata
 
 from mlopsdsl.diagnostics import Diagnostic, Severity
-from mlopsdsl.loader import Limits
 from mlopsdsl.source import SourceFile, Span
 
 TAB_WIDTH = 4
 MAX_LINE = 160  # characters of a source line shown; longer lines are cropped around the span
 CONTEXT = 60  # characters kept before (and at least after) the span when cropping
 
-_FOREIGN_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
 
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"
@@ -127,20 +123,6 @@ def _carets(line: str, span: Span) -> tuple[str, tuple[int, int]]:
     return shown, (starts[first], max(width, 1))
 
 
-def _read(file: str) -> SourceFile | None:
-    """`file` for display: never over the size limit; undecodable bytes become U+FFFD."""
-    try:
-        if os.path.getsize(file) > Limits.from_env().max_bytes:
-            return None
-        with open(file, "rb") as handle:
-            raw = handle.read()
-    except OSError:
-        return None
-    if raw.startswith(_FOREIGN_BOMS):  # UTF-16/32 decoded as UTF-8 would be noise
-        return None
-    return SourceFile(file, raw.decode("utf-8", "replace").removeprefix("\ufeff"))
-
-
 class _Renderer:
     def __init__(self, sources: dict[str, SourceFile], color: bool) -> None:
         self.sources: dict[str, SourceFile | None] = dict(sources)
@@ -148,15 +130,12 @@ class _Renderer:
         self._line_counts: dict[str, int] = {}
 
     def _source(self, file: str) -> SourceFile | None:
-        """The caller's copy of `file`, else the file read again from disk.
+        """The caller's copy of `file`: the text the loader read, even of a file it refused.
 
-        A file the loader refused (bad YAML, a duplicate key) comes back without
-        a SourceFile, yet its snippet is what the user most needs; related spans
-        may also point into files the caller did not pass.
+        Never the file read again from disk: that could be a FIFO, `/dev/zero`, or
+        a file changed since it was checked.
         """
-        if file not in self.sources:
-            self.sources[file] = _read(file)
-        return self.sources[file]
+        return self.sources.get(file)
 
     def _line(self, span: Span) -> str | None:
         source = self._source(span.file)

@@ -1,0 +1,159 @@
+"""Inputs that crashed mlopsdsl (issue 13): each now ends with exit 1 or 2 and a positioned diagnostic.
+
+Every case starts from the shipped minimal example and changes one thing, runs the
+real command line in-process, and asserts the exit code, the code of the diagnostic
+and where it points: never MLD901, never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import EXAMPLES
+
+from mlopsdsl import cli
+
+MINIMAL = (EXAMPLES / "minimal" / "minimal.yaml").read_text(encoding="utf-8")
+ALERT = "${{ serving.error_rate > 5% }}"
+
+
+def _spec(tmp_path, *replacements: tuple[str, str]) -> str:
+    text = MINIMAL
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = tmp_path / "spec.yaml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def run(capsys, *argv: str) -> tuple[int, str]:
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    output = captured.out + captured.err
+    assert "MLD901" not in output and "Traceback" not in output, output
+    return code, output
+
+
+def codes_in(output: str) -> list[str]:
+    return re.findall(r"\[(MLD\d{3})\]", output)
+
+
+DEEP = {
+    "500 and": "serving.error_rate > 5%" + " and true" * 500,
+    "500 not": "not " * 500 + "(serving.error_rate > 5%)",
+    "1,000 + 1%": "serving.error_rate > 5%" + " + 1%" * 1000,
+    "300 nested lists": "serving.error_rate > " + "[" * 300 + "1" + "]" * 300,
+    "300 parentheses": "serving.error_rate > " + "(" * 300 + "5%" + ")" * 300 + " + 0%" * 100,
+}
+
+
+@pytest.mark.parametrize("expression", DEEP.values(), ids=DEEP.keys())
+def test_a_deep_expression_is_refused_where_it_nests_too_deep(capsys, tmp_path, expression):
+    spec = _spec(tmp_path, (ALERT, "${{ " + expression + " }}"))
+    code, output = run(capsys, "validate", spec)
+    assert code == 1 and codes_in(output) == ["MLD510"], output
+    assert "more than 100 levels deep" in output
+    assert re.search(r"spec\.yaml:\d+:\d+", output)
+
+
+def test_an_expression_as_deep_as_the_limit_is_checked_normally(capsys, tmp_path):
+    spec = _spec(tmp_path, (ALERT, "${{ serving.error_rate > 5%" + " and true" * 98 + " }}"))
+    assert run(capsys, "validate", spec)[0] == 0
+
+
+@pytest.mark.parametrize("number, code", [
+    ("9" * 4400, "MLD115"),              # Python refuses to convert it at all
+    ("9223372036854775808", "MLD115"),   # 2**63: one past a 64-bit integer
+    ("-9223372036854775809", "MLD115"),
+    ("0x" + "f" * 17, "MLD115"),
+    ("1e400", "MLD115"),                 # written finite, read as infinity
+])
+def test_a_yaml_number_no_target_can_hold_is_refused_where_it_is(capsys, tmp_path, number, code):
+    spec = _spec(tmp_path, ("  version: 0.1.0\n", "  version: 0.1.0\nparams:\n  n: {type: float, default: "
+                            + number + "}\n"))
+    exit_code, output = run(capsys, "validate", spec)
+    assert exit_code == 1 and codes_in(output) == [code], output
+    assert "spec.yaml:15:29" in output
+
+
+def test_the_largest_64_bit_integer_is_a_number(capsys, tmp_path):
+    spec = _spec(tmp_path, ("  version: 0.1.0\n", "  version: 0.1.0\nparams:\n  n: {type: int, default: "
+                            "9223372036854775807}\n"))
+    assert run(capsys, "validate", spec)[0] == 0
+
+
+@pytest.mark.parametrize("literal", [
+    "9" * 4400,                          # was ValueError in the parser
+    "9" * 400,                           # beside a duration: was OverflowError building the unit hint
+    "9" * 400 + "ms",                    # a duration beyond Go's time.Duration
+    "9" * 400 + ".5",                    # a float that reads as infinity
+    "9" * 400 + "Gi",
+])
+def test_a_number_too_large_in_an_expression_is_refused_at_the_number(capsys, tmp_path, literal):
+    spec = _spec(tmp_path, (ALERT, "${{ serving.latency.p95 > " + literal + " }}"))
+    code, output = run(capsys, "validate", spec)
+    assert code == 1 and codes_in(output) == ["MLD511"], output
+    line = MINIMAL[:MINIMAL.index(ALERT)].count("\n") + 1
+    assert f"spec.yaml:{line}:40" in output
+
+
+@pytest.mark.parametrize("duration", ["9" * 400 + "m", "1" + "0" * 30 + "s", "106752d1s"])
+def test_an_alert_for_longer_than_any_target_holds_is_refused_by_validate_and_compile(capsys, tmp_path, duration):
+    spec = _spec(tmp_path, ("for: 10m", f"for: {duration}"))
+    code, output = run(capsys, "validate", spec)
+    assert code == 1 and codes_in(output) == ["MLD641"] and "longer than any target can hold" in output
+    code, output = run(capsys, "compile", spec, "--out", str(tmp_path / "out"))
+    assert code == 1 and "MLD641" in output and not (tmp_path / "out").exists()
+
+
+def test_a_long_duration_within_range_still_compiles(capsys, tmp_path):
+    spec = _spec(tmp_path, ("for: 10m", "for: 106751d"))
+    assert run(capsys, "compile", spec, "--out", str(tmp_path / "out"))[0] == 0
+
+
+def test_item_outside_a_for_each_step_is_an_unknown_name(capsys, tmp_path):
+    spec = _spec(tmp_path, ("      outputs: {table: Dataset}", '      outputs: {table: Dataset}\n      env: {X: "${{ item }}"}'))
+    code, output = run(capsys, "validate", spec)
+    assert code == 1 and codes_in(output) == ["MLD503"] and "only in a step with `for_each`" in output
+    assert "spec.yaml:29:21" in output
+
+
+def test_a_refused_step_does_not_crash_the_steps_that_consume_it(capsys, tmp_path):
+    # The kubeflow target refuses a run-time value in `env` (MLD701); `train` reads `prepare`'s output,
+    # which then does not exist: that was a KeyError in the DAG builder.
+    spec = _spec(tmp_path,
+                 ("  version: 0.1.0\n", "  version: 0.1.0\nparams:\n  lr: {type: float, default: 0.1}\n"),
+                 ("      outputs: {table: Dataset}", '      outputs: {table: Dataset}\n      env: {LR: "${{ params.lr }}"}'))
+    code, output = run(capsys, "compile", spec, "--out", str(tmp_path / "out"), "--target", "kubeflow")
+    assert code == 1 and codes_in(output) == ["MLD701"] and "'LR'" in output, output
+
+
+def test_non_finite_numbers_are_refused_where_they_are_written_and_later_checks_still_run(capsys, tmp_path):
+    spec = _spec(tmp_path, ("  version: 0.1.0\n", "  version: 0.1.0\nparams:\n"
+                            "  a: {type: float, default: .nan, min: 0, max: 1}\n"
+                            "  b: {type: float, default: 0.5, min: -.inf, max: .inf}\n"))
+    code, output = run(capsys, "validate", spec, "--format", "concise")
+    assert code == 1 and codes_in(output) == ["MLD115"] * 3, output
+    assert {"spec.yaml:15:29", "spec.yaml:16:39", "spec.yaml:16:51"} <= set(re.findall(r"spec\.yaml:\d+:\d+", output))
+    code, output = run(capsys, "validate", spec, "--emit-ir")
+    assert code == 1 and "NaN" not in output  # no IR: `--emit-ir` never prints a NaN that is not JSON
+
+
+def test_an_empty_env_name_is_a_usage_error(capsys, tmp_path):
+    spec = _spec(tmp_path)
+    for command in (["validate", spec], ["compile", spec, "--out", str(tmp_path / "out")], ["graph", spec]):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main([*command, "--env", ""])
+        assert exit_.value.code == 2
+        assert "an environment name is required" in capsys.readouterr().err
+
+
+def test_a_misspelled_env_is_a_usage_error_with_a_suggestion(capsys):
+    spec = str(EXAMPLES / "churn" / "churn.yaml")
+    line = (EXAMPLES / "churn" / "churn.yaml").read_text().splitlines().index("environments:") + 1
+    for command in (["validate", spec], ["compile", spec, "--out", "never-written"], ["graph", spec]):
+        code, output = run(capsys, *command, "--env", "prodution")
+        assert code == 2 and codes_in(output) == ["MLD306"], output
+        assert "did you mean 'production'?" in output and f"churn.yaml:{line}:1" in output
