@@ -163,7 +163,7 @@ def test_alternatives_that_none_fit_are_listed_in_words():
     body = "pipeline:\n  steps:\n    a:\n      run: [x]\n      for_each: {quarters: 4}\n"
     code, where, message, _ = only(body)
     assert (code, where) == ("MLD207", "9:17")
-    assert message == ("pipeline.steps.a.for_each: expected one of: an expression ${{ ... }}, or a list of values; "
+    assert message == ("pipeline.steps.a.for_each: expected one of: an expression ${{ ... }}, or a list of values or of mappings; "
                        "found a mapping")
     assert "anyOf" not in message
 

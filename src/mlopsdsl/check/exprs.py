@@ -164,8 +164,12 @@ def global_names(ctx: CheckContext, symbols: Symbols) -> dict[tuple[str, ...], t
     for key in ("name", "namespace", "kfp_host", "url"):
         names[("env", key)] = t.STR
     for step in symbols.steps.values():
+        looped = step.data.get("for_each") is not None
         for out in step.outputs.values():
-            names[("steps", step.name, "outputs", out.name)] = output_type(out)
+            kind = output_type(out)
+            # Read from outside its loop (every reader is: each for_each step is a loop of its own), a
+            # looped step's output is the list of every item's value (KFP's dsl.Collected).
+            names[("steps", step.name, "outputs", out.name)] = t.collected(kind) if looped else kind
     drift = ctx.section("monitoring").get("drift")
     if isinstance(drift, dict):
         for feature in drift.get("features") or []:
@@ -322,6 +326,8 @@ def _note_edges(checked: Checked | None, path: Path, edges: dict[str, list[Path]
 
 
 def literal_type(value: Any) -> t.Type:
+    if isinstance(value, dict):
+        return t.record({str(k): literal_type(v) for k, v in value.items()})
     if isinstance(value, bool):
         return t.BOOL
     if isinstance(value, int):

@@ -191,7 +191,7 @@ def check(parsed: ParsedValue, context: str | ctx.Context, scope: Scope) -> tupl
         if expression.node is None:
             continue
         found = checker.type_of(expression.node)
-        if not found.is_scalar:
+        if not found.is_scalar and not (context.key == "run_arg" and t.is_value_list(found)):
             checker.report(codes.EXPR_NOT_SCALAR, _not_scalar(expression.source(expression.node), found),
                            expression.node, hint=_scalar_hint(found))
     return t.STR, checker.diagnostics
@@ -207,7 +207,8 @@ def _check_whole(checker: _Checker, node: ast.Expr, found: t.Type) -> None:
     elif context.expect is not None and context.expect != t.BOOL and not t.assignable(found, context.expect):
         expected = "a list" if context.expect.name == "list" else f"a {context.expect}"
         checker.report(codes.EXPR_TYPE_MISMATCH, f"{context.what} must be {expected}; `{text}` is {found}", node)
-    elif context.scalar and not found.is_scalar and not (found == t.SECRET and "secrets" in context.roots):
+    elif context.scalar and not found.is_scalar and not (found == t.SECRET and "secrets" in context.roots) \
+            and not (context.key == "run_arg" and t.is_value_list(found)):
         checker.report(codes.EXPR_NOT_SCALAR, _not_scalar(text, found), node, hint=_scalar_hint(found))
 
 

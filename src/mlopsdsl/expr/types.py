@@ -62,6 +62,22 @@ def list_of(elem: Type) -> Type:
     return Type("list", elem=elem)
 
 
+def collected(elem: Type) -> Type:
+    """The outputs of every item of a loop: a list, whose declared metrics fields are lists too
+    (`steps.S.outputs.metrics.auc` is a list[float] when S runs `for_each`)."""
+    return Type("list", elem=elem, fields=tuple((name, list_of(kind)) for name, kind in elem.fields))
+
+
+def record(fields: dict[str, Type]) -> Type:
+    """A mapping item of a literal `for_each` list: `item.lr` reads its field."""
+    return Type("dict", fields=tuple(sorted(fields.items())))
+
+
+def is_value_list(found: Type) -> bool:
+    """A list of scalars: written into a command as JSON text (how KFP renders a LIST parameter)."""
+    return found.name == "list" and found.elem is not None and found.elem.is_scalar and not found.fields
+
+
 def metrics(fields: dict[str, Type]) -> Type:
     """A Metrics artifact with declared fields: `{type: Metrics, fields: {accuracy: float}}`."""
     return Type("Metrics", fields=tuple(sorted(fields.items())))

@@ -26,7 +26,7 @@ class _Node(BaseModel):
 
 class Lit(_Node):
     kind: Literal["lit"] = "lit"
-    value: Union[bool, int, float, str, list]
+    value: Union[bool, int, float, str, list, dict]  # a dict: a mapping item of a literal `for_each`
     text: str = ""
 
 

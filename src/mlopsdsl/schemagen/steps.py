@@ -130,10 +130,14 @@ def _step_properties() -> dict[str, Schema]:
         "after": field(list_of(ref("step_name"), uniqueItems=True),
                        "Steps that must finish first, when there is no data edge between them.",
                        examples=[["validate"]]),
-        "for_each": field({"anyOf": [ref("expr"), list_of({"type": ["string", "number", "boolean"]},
-                                                          **{"x-noun": "a list of values"})]},
-                          "Fan out: run once per item (an expression or a literal list); `${{ item }}` inside.",
-                          examples=["${{ ['2024-Q1', '2024-Q2'] }}"]),
+        "for_each": field({"anyOf": [ref("expr"), list_of(
+                              {"anyOf": [{"type": ["string", "number", "boolean"]},
+                                         map_of({"type": ["string", "number", "boolean"]}, ref("identifier"),
+                                                minProperties=1, **{"x-noun": "a mapping of values"})]},
+                              **{"x-noun": "a list of values or of mappings"})]},
+                          "Fan out: run once per item (an expression or a literal list); `${{ item }}` inside, "
+                          "`${{ item.lr }}` for a field of a mapping item.",
+                          examples=["${{ ['2024-Q1', '2024-Q2'] }}", [{"lr": 0.1, "depth": 3}]]),
         "parallelism": field({"type": "integer", "minimum": 1}, "With `for_each`: how many items run at once."),
         "node_selector": field(map_of(ref("label_value"), ref("label_key")), "Node labels the pod must land on."),
         "tolerations": field(list_of(ref("toleration")), "Kubernetes tolerations, as in a pod spec."),

@@ -70,6 +70,8 @@ class KubeflowBackend(Backend):
                                {"artifactType": types.artifact_type("Dataset")})
             producer = steps[key[1]]
             kind = _output_type(producer, key[2])
+            if producer.for_each is not None:  # collected from every item of its loop
+                kind = f"list[{kind}]"
             artifact = kind in types.ARTIFACT_SCHEMA
             return Channel(f"pipelinechannel--{step_ids[producer.name]}-{key[2]}", artifact,
                            {"artifactType": types.artifact_type(kind)} if artifact
@@ -93,6 +95,7 @@ class KubeflowBackend(Backend):
 
         tracking = _tracking_env(project.tracking)
         step_ids: dict[str, str] = {}
+        collected = topology.collected(pipeline)  # looped step -> output keys read after its loop
         refused: set[str] = set()  # steps reported as unsupported, and so everything after them
         for step in pipeline.steps:
             task_name = unique(step.id)
@@ -109,6 +112,9 @@ class KubeflowBackend(Backend):
             except ConditionError as exc:
                 self.unsupported(str(exc), step.span)
                 continue
+            if step.for_each is not None and step.when is None:
+                for key in sorted(collected.get(step.name, ())):
+                    dag.collect(step, task_name, key)
             if step.when is None and step.for_each is None:
                 for key, is_artifact in _output_keys(step):
                     kind = "taskOutputArtifact" if is_artifact else "taskOutputParameter"

@@ -44,6 +44,7 @@ class Scope:
     local: dict[Key, dict[str, Any]] = field(default_factory=dict)
     inputs: dict[Key, Channel] = field(default_factory=dict)
     own_inputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. the loop item
+    collected: dict[str, dict[str, Any]] = field(default_factory=dict)  # loop outputs (dsl.Collected)
     depth: int = 0
 
     def child(self, name: str, task: dict[str, Any]) -> "Scope":
@@ -161,6 +162,17 @@ class Dag:
         if step.for_each.parallelism:
             group_task["iteratorPolicy"] = {"parallelismLimit": step.for_each.parallelism}
 
+    def collect(self, step: Step, task_name: str, key: str) -> None:
+        """Pass output parameter `key` of every item of a looped step out of its loop, as kfp 2.17
+        compiles `dsl.Collected`: the loop's DAG output `pipelinechannel--<task>-<key>` selects the
+        task's output, the loop component declares it a LIST, and readers take it from the loop task."""
+        loop = self.top_task[step.name]
+        (scope,) = [s for s in self.scopes if s.name == loop and s.parent is self.top]
+        channel = f"pipelinechannel--{task_name}-{key}"
+        scope.collected[channel] = {"valueFromParameter": {"outputParameterKey": key, "producerSubtask": task_name}}
+        self.top.local[("out", step.name, key)] = {"taskOutputParameter": {"outputParameterKey": channel,
+                                                                          "producerTask": loop}}
+
     # -- closing the groups -------------------------------------------------------------
     def finish(self) -> None:
         """Wire every group's inputs from its parent, innermost first, and emit the group components."""
@@ -181,6 +193,10 @@ class Dag:
             component: dict[str, Any] = {"dag": {"tasks": scope.tasks}}
             if definitions:
                 component["inputDefinitions"] = definitions
+            if scope.collected:
+                component["dag"]["outputs"] = {"parameters": scope.collected}
+                component["outputDefinitions"] = {"parameters": {name: {"parameterType": "LIST"}
+                                                                 for name in scope.collected}}
             self.group_components[f"comp-{scope.name}"] = component
         for scope in [self.root, *self.scopes]:
             for task in scope.tasks.values():

@@ -7,9 +7,8 @@ is collected with `dsl.Collected`). Every `when` step here is its own condition
 group and every `for_each` step its own loop, so these rules become: nothing
 may read an output of a conditional or looped step, nothing may run `after` a
 conditional step, and the exit handler may read no step output (it runs outside
-the group it guards). We do not implement `dsl.Collected`: a fan-in would
-change an input's type from one artifact to a list of them, which the spec's
-types do not say; the hint names the workaround.
+the group it guards). A value read from a looped step is collected as kfp's
+`dsl.Collected` does (a LIST of every item's value); a list of artifacts is not.
 """
 
 from __future__ import annotations
@@ -43,12 +42,33 @@ _READ_REFUSALS = {
              "Kubeflow refuses a task that depends on a task inside a condition it is not in",
              "give '{step}' no data edge to '{producer}', or drop the `when` of '{producer}' "
              "and let it decide at run time"),
-    "for_each": ("step '{step}' reads an output of '{producer}', which runs once per `for_each` item "
-                 "(a fan-in); Kubeflow cannot pass looped outputs out of the loop without dsl.Collected, "
-                 "which this backend does not generate",
-                 "write the per-item results under one prefix and read the prefix in '{step}' "
-                 "(use `after: [{producer}]` for the ordering)"),
+    "for_each": ("step '{step}' reads the artifacts of '{producer}', which runs once per `for_each` item "
+                 "(a fan-in of artifacts); this backend collects values (output parameters) out of a loop, "
+                 "not lists of artifacts",
+                 "have '{producer}' also write a value output (a score, a URI) and read that list in '{step}'"),
+    "when+for_each": ("step '{step}' reads an output of '{producer}', which runs `for_each` item and only "
+                      "`when` its condition holds; Kubeflow refuses a task that depends on a task inside a "
+                      "condition it is not in",
+                      "drop the `when` of '{producer}' and let each item decide at run time"),
 }
+
+
+def collected(pipeline: Pipeline) -> dict[str, set[str]]:
+    """Looped step -> the output parameter keys other steps read (KFP's dsl.Collected)."""
+    looped = {s.name for s in pipeline.steps if s.for_each is not None}
+    out: dict[str, set[str]] = {}
+    for step in pipeline.steps:
+        for node in step_refs(step):
+            if isinstance(node, StepOutputRef) and node.step in looped and node.step != step.name:
+                out.setdefault(node.step, set()).add(
+                    node.output if node.field is None else f"{node.output}__{node.field}")
+    return out
+
+
+def _reads_artifact(step: Step, producer: Step) -> bool:
+    artifacts = {o.name for o in producer.outputs if o.is_artifact}
+    return any(isinstance(n, StepOutputRef) and n.step == producer.name and n.output in artifacts
+               and n.field is None for n in step_refs(step))
 
 
 def _group_kind(step: Step) -> str | None:
@@ -64,6 +84,9 @@ def check(pipeline: Pipeline, report: Report) -> bool:
         for name in read:
             producer = by_name.get(name)
             kind = None if producer is None else _group_kind(producer)
+            if kind == "for_each":  # a fan-in: values are collected, artifacts cannot be
+                kind = None if producer.when is None and not _reads_artifact(step, producer) else (
+                    "when+for_each" if producer.when is not None else "for_each")
             if kind is not None:
                 ok = False
                 message, hint = _READ_REFUSALS[kind]
