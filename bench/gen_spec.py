@@ -249,6 +249,8 @@ monitoring:
     features: [age, income, segment]
     schedule: "0 * * * *"
     on_drift: alert
+    request_log: {{uri: s3://bench/request-logs, storage_key: request-logs}}
+    image: ghcr.io/acme/bench-drift
   dashboards: true
   notify:
     slack: {{channel: "#ml-bench", webhook_secret: slack_webhook}}

@@ -64,7 +64,9 @@ def churn(mode: str = "serverless", on_drift: str = "retrain", **monitoring) -> 
     fields = dict(
         namespace="monitoring", alerts=alerts,
         drift=ir.Drift(reference="reference", method="psi", threshold=0.2, features=("tenure", "contract"),
-                       schedule="0 * * * *", on_drift=on_drift, span=SPAN),
+                       schedule="0 * * * *", on_drift=on_drift, image="ghcr.io/acme/churn-drift",
+                       request_log=ir.RequestLog(uri="s3://acme-ml/request-logs", storage_key="logs"),
+                       credentials=("s3-drift-reader",), span=SPAN),
         dashboards=ir.Dashboards(enabled=True, folder="ML / Churn", refresh=60),
         notify=ir.Notify(slack_channel="#ml-alerts", slack_webhook_secret="slack_webhook",
                          pagerduty_routing_key_secret="pagerduty_growth_ml", email_to=("ds@acme.example",)),
@@ -73,7 +75,8 @@ def churn(mode: str = "serverless", on_drift: str = "retrain", **monitoring) -> 
     return ir.Project(
         name="churn", version="1.2.0", spec_path="examples/churn/churn.yaml", environment=env, environments=(env,),
         data=(ir.DataSource(name="reference", dvc=ir.DvcSource(repo="https://github.com/acme/data", path="ref.parquet",
-                                                                  rev="v3"), format="parquet"),),
+                                                                  rev="v3"), format="parquet",
+                            columns={"tenure": "int", "charges": "float", "contract": "category"}),),
         serving=ir.Serving(name="churn-api", namespace="ml-prod", storage_uri="s3://models/churn",
                            framework="sklearn", deployment_mode=mode, metrics=METRICS[mode]),
         monitoring=ir.Monitoring(**fields))
@@ -210,15 +213,21 @@ def test_drift_job_contract(tmp_path):
     configmap, cronjob = load(files, "monitoring/drift-cronjob.yaml")
     data = configmap["data"]
     assert data["METHOD"] == "psi" and data["THRESHOLD"] == "0.2" and data["FEATURES"] == "tenure,contract"
+    assert data["FEATURE_TYPES"] == "tenure=int,contract=category" and data["COLUMNS"] == "tenure,charges,contract"
     assert (data["REFERENCE_DVC_REPO"], data["REFERENCE_DVC_PATH"], data["REFERENCE_DVC_REV"]) == \
         ("https://github.com/acme/data", "ref.parquet", "v3")
-    assert data["PUSHGATEWAY_URL"] == "http://prometheus-pushgateway.monitoring.svc:9091"
-    assert data["DISPATCH_EVENT_TYPE"] == "mlopsdsl-retrain-churn"  # the retrain workflow's event (per project)
+    # where KServe's blob store writes this predictor's requests (pkg/logger/store.go)
+    assert data["REQUEST_LOG_URI"] == "s3://acme-ml/request-logs/ml-prod/churn-api/predictor/mlopsdsl"
+    assert data["ENVIRONMENT"] == "production" and data["PUSHGATEWAY_URL"] == \
+        "http://prometheus-pushgateway.monitoring.svc:9091"
+    assert data["DISPATCH_EVENT_TYPE"] == "mlopsdsl-retrain-churn"
     assert cronjob["spec"]["schedule"] == "0 * * * *"
     (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
-    assert container["image"] == metrics.DEFAULT_DRIFT_IMAGE
+    assert container["image"] == "ghcr.io/acme/churn-drift:1.2.0"  # tagged with metadata.version
+    assert {"secretRef": {"name": "s3-drift-reader"}} in container["envFrom"]
     token = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}["GITHUB_TOKEN"]
     assert token == {"name": "churn-retrain-dispatch", "key": "token"}
+    assert "ghcr.io/mlopsdsl/drift-job" not in files["monitoring/drift-cronjob.yaml"].decode()
     alert_only = load(compile_to(churn(on_drift="alert"), tmp_path), "monitoring/drift-cronjob.yaml")
     assert "env" not in alert_only[1]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     long = churn().model_copy(update={"name": "x" * 40 + "-y" * 10})
@@ -269,3 +278,65 @@ def test_golden(tmp_path, name, mode):
     assert sorted(files) == sorted(expected)
     for path in files:
         assert files[path] == expected[path], f"{name}/{path} differs from the golden file"
+
+
+# --- the drift job's image and the job itself, as compiled --------------------------------------
+def with_tool(project: ir.Project, requirement: str, index: str | None = None) -> ir.Project:
+    ci = ir.GitHubCI(on={"push": {}}, mlopsdsl=ir.ToolInstall(requirement=requirement, index=index))
+    return project.model_copy(update={"ci": ci})
+
+
+def test_the_dockerfile_installs_the_workflows_requirement_with_the_drift_extra(tmp_path):
+    from packaging.requirements import Requirement
+
+    wheel = "mlopsdsl @ https://files.acme.example/mlopsdsl-0.3.0-py3-none-any.whl#sha256=" + "a" * 64
+    files = compile_to(with_tool(churn(), wheel), tmp_path)
+    text = files["monitoring/drift/Dockerfile"].decode()
+    run = next(line for line in text.splitlines() if line.startswith("RUN "))
+    argv = json.loads(run[len("RUN "):])  # exec form: the requirement is an argument, not shell text
+    requirement = Requirement(argv[3])
+    assert requirement.name == "mlopsdsl" and requirement.extras == {"drift"} and requirement.url.endswith("a" * 64)
+    assert "dvc[s3,gs,azure]>=3" in argv  # the reference is DVC-tracked
+    assert "FROM python:3.12-slim" in text and "USER 65532:65532" in text
+    assert 'ENTRYPOINT ["python", "-m", "mlopsdsl.drift"]' in text
+    pinned = with_tool(churn(), "mlopsdsl==0.3.0", index="https://pypi.acme.example/simple")
+    argv = json.loads(next(line for line in compile_to(pinned, tmp_path)["monitoring/drift/Dockerfile"].decode()
+                           .splitlines() if line.startswith("RUN "))[4:])
+    assert argv[3:6] == ["--index-url", "https://pypi.acme.example/simple", "mlopsdsl[drift]==0.3.0"]
+    assert "monitoring/drift/Dockerfile" not in compile_to(churn(), tmp_path / "no-tool")  # no requirement
+
+
+def test_the_compiled_configmap_runs_the_real_drift_job(tmp_path):
+    """The ConfigMap's contract is the job's: run `python -m mlopsdsl.drift` on exactly that
+    environment, with the two locations this machine cannot reach replaced by local copies."""
+    import sys
+
+    from tests.test_drift_job import churn_rows, write_reference, write_request_log
+
+    configmap, _ = load(compile_to(churn(on_drift="alert"), tmp_path), "monitoring/drift-cronjob.yaml")
+    env = dict(configmap["data"])
+    assert env.pop("REFERENCE_DVC_REPO") and env.pop("REFERENCE_DVC_PATH") and "REFERENCE_DVC_REV" in env
+    env.pop("REFERENCE_DVC_REV")
+    rows = [dict(r, charges=r["monthly_charges"]) for r in churn_rows(1500, 1)]
+    write_reference(tmp_path / "ref.parquet", rows)
+    shifted = [dict(r, charges=r["monthly_charges"]) for r in churn_rows(600, 4, shifted=True)]
+    log = write_request_log(tmp_path / "log", shifted)
+    env.update(REFERENCE_URI=str(tmp_path / "ref.parquet"), REQUEST_LOG_URI=str(log), REQUEST_LOG_WINDOW="1e9",
+               PUSHGATEWAY_URL="", PATH=os.environ["PATH"])
+    result = subprocess.run([sys.executable, "-m", "mlopsdsl.drift"], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["drifted"] == ["contract", "tenure"] and report["environment"] == "production"
+
+
+def test_request_log_turns_on_kserves_logger_where_the_job_reads(tmp_path):
+    from mlopsdsl.backends.kserve import KServeBackend
+
+    backend = KServeBackend()
+    (isvc,) = [a for a in backend.compile(churn()) if a.path == "kserve/churn-api.yaml"]
+    logger = isvc.documents[0]["spec"]["predictor"]["logger"]
+    assert logger == {"mode": "request", "url": "s3://acme-ml/request-logs",
+                      "storage": {"key": "logs", "path": "mlopsdsl", "parameters": {"format": "json"}}}
+    without = churn().model_copy(update={"monitoring": churn().monitoring.model_copy(update={"drift": None})})
+    (isvc,) = [a for a in KServeBackend().compile(without) if a.path == "kserve/churn-api.yaml"]
+    assert "logger" not in isvc.documents[0]["spec"]["predictor"]

@@ -17,7 +17,7 @@ from mlopsdsl.check.context import CheckContext
 from mlopsdsl.check.envs import check_environment_names
 from mlopsdsl.check.exprs import ExprTable, check_expressions
 from mlopsdsl.check.graph import build_graph, check_graph
-from mlopsdsl.check.monitoring import check_drift, check_no_traffic, check_serving_metrics, check_unique_names
+from mlopsdsl.check.monitoring import check_drift, check_drift_job, check_no_traffic, check_serving_metrics, check_unique_names
 from mlopsdsl.check.names import check_names
 from mlopsdsl.check.params import check_params
 from mlopsdsl.check.secrets import check_literal_secrets
@@ -58,6 +58,7 @@ def check_spec(ctx: CheckContext) -> CheckedSpec:
     check_training(ctx, symbols)
     check_serving_rules(ctx, exprs)
     check_drift(ctx)
+    check_drift_job(ctx)
     check_serving_metrics(ctx)
     check_no_traffic(ctx)
     check_unique_names(ctx)

@@ -248,6 +248,8 @@ def check_expressions(ctx: CheckContext, symbols: Symbols) -> ExprTable:
             check(("monitoring", "alerts", i, "when"), "alert_when")
     if isinstance(ctx.section("monitoring").get("drift"), dict):
         check(("monitoring", "drift", "reference"), "drift_reference")
+        if "current" in ctx.section("monitoring")["drift"]:
+            check(("monitoring", "drift", "current"), "drift_current")
     wandb = ctx.section("tracking").get("wandb")
     if isinstance(wandb, dict) and "api_key" in wandb:
         check(("tracking", "wandb", "api_key"), "secret_ref")

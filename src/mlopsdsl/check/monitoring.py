@@ -39,6 +39,43 @@ def check_drift(ctx: CheckContext) -> None:
                       hint=did_you_mean(feature, schema) or f"columns: {known(schema)}")
 
 
+NUMERIC_ONLY = ("ks", "wasserstein")
+CATEGORICAL = ("str", "bool", "category")
+
+
+def check_drift_job(ctx: CheckContext) -> None:
+    """What the drift job needs to run at all: a current sample, an image, statistics that fit."""
+    drift = ctx.section("monitoring").get("drift")
+    if not isinstance(drift, dict):
+        return
+    path = ("monitoring", "drift")
+    sources = [k for k in ("current", "request_log") if k in drift]
+    if len(sources) != 1:
+        ctx.error(codes.DRIFT_NEEDS_CURRENT, "the drift job needs one current sample, "
+                  + ("not both `current` and `request_log`" if sources else "and has none"),
+                  path + ((sources[-1],) if sources else ()), key=not sources,
+                  hint="`request_log: {uri: s3://bucket/prefix, storage_key: KEY}` (KServe logs the predictor's "
+                       "requests there), or `current: ${{ data.NAME }}`")
+    if not drift.get("image"):
+        ctx.error(codes.DRIFT_NEEDS_IMAGE, "the drift job has no image", path, key=True,
+                  hint="add `image: REGISTRY/NAME`: CI builds it from monitoring/drift/Dockerfile when "
+                       "`ci.github.mlopsdsl` says how to install mlopsdsl, or name an image with mlopsdsl[drift]")
+    if drift.get("method", "psi") in NUMERIC_ONLY:
+        match = _DATA_REF.match(drift.get("reference") or "") if isinstance(drift.get("reference"), str) else None
+        source = ctx.section("data").get(match.group(1)) if match else None
+        schema = source.get("schema") if isinstance(source, dict) else None
+        for i, feature in enumerate(drift.get("features") or []):
+            if isinstance(schema, dict) and schema.get(feature) in CATEGORICAL:
+                ctx.error(codes.DRIFT_METHOD_FEATURE, f"`{drift['method']}` cannot compare the {schema[feature]} "
+                          f"feature '{feature}'", path + ("features", i), hint="use `method: psi` or `chi2`")
+    if "request_log" in drift:
+        serving = ctx.section("serving")
+        if not serving or serving.get("protocol") == "grpc-v2":
+            ctx.error(codes.DRIFT_REQUEST_LOG, "`request_log` reads the requests KServe logs for "
+                      + ("a served model, and this spec serves none" if not serving else "REST, and this service "
+                         "speaks gRPC"), path + ("request_log",), hint="declare `current: ${{ data.NAME }}`")
+
+
 def check_unique_names(ctx: CheckContext) -> None:
     for section, key, items in (("monitoring", "alerts", ctx.section("monitoring").get("alerts")),
                                 ("serving", "variants", ctx.section("serving").get("variants"))):

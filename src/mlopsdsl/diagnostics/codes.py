@@ -136,6 +136,10 @@ SET_PATH_INVALID = _code("MLD648", "set-path-invalid", "An environment's `set` p
 SERVING_MODEL_NOT_MODEL = _code("MLD649", "serving-model-not-model", "`serving.model` must refer to a step output of type Model.")
 DUPLICATE_NAME = _code("MLD650", "duplicate-name", "Two alerts or variants share a name.")
 CI_ENVIRONMENT_NEEDS_HOST = _code("MLD651", "environment-needs-kfp-host", "A workflow trains in an environment that has no `kfp_host`.")
+DRIFT_NEEDS_CURRENT = _code("MLD680", "drift-needs-current", "The drift job has no current sample: give `current: ${{ data.NAME }}` or `request_log` (exactly one).")
+DRIFT_NEEDS_IMAGE = _code("MLD681", "drift-needs-image", "The drift job has no image: `monitoring.drift.image` names where CI pushes the one built from the generated Dockerfile, or your own.")
+DRIFT_METHOD_FEATURE = _code("MLD682", "drift-method-feature", "`ks` and `wasserstein` compare numbers: a categorical feature (str, bool, category) needs `psi` or `chi2`.")
+DRIFT_REQUEST_LOG = _code("MLD683", "drift-request-log", "`request_log` needs a served model that speaks REST: KServe logs the predictor's requests, and gRPC bodies are not JSON rows.")
 
 # --- 62x distributed training and hyperparameter search (src/mlopsdsl/check/training.py) ----
 TUNE_PARAM_UNKNOWN = _code("MLD620", "tune-param-unknown", "`tune.params` names a parameter that `params` does not declare.")

@@ -84,6 +84,7 @@ CONTEXTS: dict[str, Context] = {c.key: c for c in (
     Context("serving_model", "`serving.model`", ("steps.*.outputs.*",), "steps.S.outputs.O (a Model)",
             expect=t.MODEL),
     Context("drift_reference", "a drift `reference`", ("data.*",), "data.X", expect=t.DATASET),
+    Context("drift_current", "a drift `current`", ("data.*",), "data.X", expect=t.DATASET),
     Context("text", "this text", ("metadata.*", "params.*", "env.*", "model.*"), "metadata, params, env, model",
             whole=False, scalar=True),
 )}

@@ -51,6 +51,7 @@ from mlopsdsl.ir.models import (
     Patch,
     Pipeline,
     Project,
+    RequestLog,
     Resources,
     Retry,
     Rollout,
@@ -69,7 +70,7 @@ __all__ = [
     "Alert", "Arith", "Compare", "Dashboards", "DataRef", "DataSource", "Drift", "DriftScore", "DvcSource",
     "EnvVar", "Environment", "Expr", "ForEach", "GitHubCI", "Input", "ItemRef", "ListExpr", "Lit", "Logic",
     "ModelInfo", "Monitoring", "Neg", "NoTraffic", "Not", "Notify", "Output", "Param", "ParamRef", "Patch", "PathRef",
-    "Pipeline", "Project", "Resources", "Retry", "Rollout", "SecretRef", "Serving", "ServingMetric", "Span",
+    "Pipeline", "Project", "RequestLog", "Resources", "Retry", "Rollout", "SecretRef", "Serving", "ServingMetric", "Span",
     "Step", "StepOutputRef", "Template", "Text", "ToolInstall", "Tracking", "Transformer", "Variant", "render",
     "walk", "Distributed", "EarlyStopping", "SearchParam", "Tune", "Volume",
 ]

@@ -104,10 +104,16 @@ def _drift(low, drift: Any) -> m.Drift | None:
     if not isinstance(drift, dict):
         return None
     reference = low.expr(("monitoring", "drift", "reference"))
+    current = low.expr(("monitoring", "drift", "current")) if "current" in drift else None
+    log = drift.get("request_log")
+    request_log = m.RequestLog(uri=log["uri"], storage_key=log["storage_key"], path=log.get("path", "mlopsdsl"),
+                               window=seconds(log.get("window")) or 86400.0) if isinstance(log, dict) else None
     return m.Drift(reference=reference.name if isinstance(reference, DataRef) else str(drift.get("reference")),
                    method=drift["method"], threshold=float(drift["threshold"]),
                    features=tuple(drift.get("features") or ()), schedule=drift["schedule"],
                    on_drift=drift.get("on_drift", "alert"), image=drift.get("image"),
+                   current=current.name if isinstance(current, DataRef) else None, request_log=request_log,
+                   credentials=tuple(drift.get("credentials") or ()), min_rows=int(drift.get("min_rows", 50)),
                    span=low.span(("monitoring", "drift")))
 
 

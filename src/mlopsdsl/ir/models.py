@@ -22,7 +22,7 @@ from mlopsdsl.ir.expr import Expr, Text
 from mlopsdsl.ir.training import Distributed, Tune, Volume
 from mlopsdsl.source import Span
 
-IR_VERSION = "1.4"  # 1.2: Step.distributed, Step.tune, Step.volumes; 1.3: Project.by_environment/base, GitHubCI.mlopsdsl; 1.4: Serving.metrics, Rollout.no_traffic
+IR_VERSION = "1.4"  # 1.2: Step.distributed, Step.tune, Step.volumes; 1.3: Project.by_environment/base, GitHubCI.mlopsdsl; 1.4: Serving.metrics, Rollout.no_traffic, Drift.current/request_log/credentials/min_rows
 
 ARTIFACT_TYPES = ("Dataset", "Model", "Metrics", "ClassificationMetrics", "HTML", "Markdown", "Artifact")
 PARAMETER_TYPES = ("int", "float", "bool", "str")
@@ -253,6 +253,15 @@ class Alert(_IR):
     span: Optional[Span] = None
 
 
+class RequestLog(_IR):
+    """Where KServe's payload logger stores the predictor's requests (its blob-storage mode)."""
+
+    uri: str  # the logger's `url`: s3://bucket/prefix (also gs://, abfs://)
+    storage_key: str  # the key of KServe's storage-config Secret with the bucket's credentials
+    path: str = "mlopsdsl"  # the logger's `storage.path`, under <prefix>/<namespace>/<isvc>/predictor/
+    window: float = 86400.0  # seconds of requests each run compares
+
+
 class Drift(_IR):
     reference: str  # data source name
     method: Literal["psi", "ks", "wasserstein", "chi2"]
@@ -260,7 +269,11 @@ class Drift(_IR):
     features: tuple[str, ...]
     schedule: str  # 5-field cron
     on_drift: Literal["retrain", "alert"] = "alert"
-    image: Optional[str] = None
+    image: Optional[str] = None  # the job's image (built from the generated Dockerfile, or the user's)
+    current: Optional[str] = None  # a data source name: the current sample, instead of the request log
+    request_log: Optional[RequestLog] = None
+    credentials: tuple[str, ...] = ()  # Kubernetes Secret names whose keys become the job's environment
+    min_rows: int = 50  # fewer current rows than this: no verdict
     span: Optional[Span] = None
 
 

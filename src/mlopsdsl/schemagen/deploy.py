@@ -129,7 +129,26 @@ def _monitoring() -> Schema:
         "schedule": field(ref("cron"), "When to compute drift (cron, 5 fields, UTC)."),
         "on_drift": field(enum({"retrain": "Start the retraining workflow.", "alert": "Only alert."}),
                           "What happens when drift is found."),
-        "image": field(ref("image"), "The drift job's image (default: mlopsdsl's)."),
+        "image": field(ref("image"), "The drift job's image: where CI pushes the one built from the generated "
+                                     "`monitoring/drift/Dockerfile` (tagged with `metadata.version` when no tag is "
+                                     "given), or your own image with `mlopsdsl[drift]` installed.",
+                       examples=["ghcr.io/acme/churn-drift"]),
+        "current": field(ref("expr"), "The current sample as a data source, `${{ data.NAME }}`, instead of the "
+                                      "request log.", examples=["${{ data.live }}"]),
+        "request_log": field(obj({
+            "uri": field(TEXT, "Where KServe's payload logger writes the predictor's requests (its `url`): "
+                               "`s3://bucket/prefix` (or `gs://`, `abfs://`).", examples=["s3://acme-ml/request-logs"]),
+            "storage_key": field(TEXT, "The key in KServe's storage-config Secret with that bucket's credentials."),
+            "path": field(TEXT, "The logger's `storage.path` (default `mlopsdsl`)."),
+            "window": field(ref("duration"), "How far back each run reads (default `1d`)."),
+        }, required=("uri", "storage_key"), title="Request log"),
+            "The current sample: the requests KServe's logger stored (the predictor logs them when this is set)."),
+        "credentials": field(list_of(ref("dns_label"), uniqueItems=True),
+                             "Kubernetes Secrets (by name) whose keys become the job's environment, e.g. the "
+                             "`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` that read the reference and the log.",
+                             examples=[["s3-drift-reader"]]),
+        "min_rows": field({"type": "integer", "minimum": 1}, "Fewest current rows to judge; fewer is no verdict "
+                                                             "(default 50)."),
     }, required=("reference", "features"), title="Drift")
     dashboards = {"anyOf": [{"type": "boolean", "x-noun": "true or false"}, obj({
         "enabled": field(BOOL, "Generate the dashboard."),

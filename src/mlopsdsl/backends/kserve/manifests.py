@@ -214,6 +214,9 @@ def inference_service(project: Project, serving: Serving, unsupported: Unsupport
                         f"Knative refuses nodeSelector unless `{NODE_SELECTOR_FEATURE}` is enabled: declare it in "
                         "`serving.knative_features`")
         predictor["nodeSelector"] = {GPU_NODE_LABEL: own.gpu_type}
+    logger = request_logger(project) if variant is None else None
+    if logger:
+        predictor["logger"] = logger
 
     spec: dict[str, Any] = {"predictor": predictor}
     if serving.transformer:
@@ -224,6 +227,20 @@ def inference_service(project: Project, serving: Serving, unsupported: Unsupport
     meta = metadata(project, serving, name, "inference-service", variant.version if variant else "")
     meta["annotations"] = dict(sorted(annotations.items()))
     return {"apiVersion": API_VERSION, "kind": "InferenceService", "metadata": meta, "spec": spec}
+
+
+def request_logger(project: Project) -> dict[str, Any] | None:
+    """KServe's payload logger, when the drift job reads its current sample from the request log.
+
+    Blob-storage mode (kserve/kserve@v0.20.0: LoggerSpec, validateLogger needs path,
+    parameters and key): each request is stored as JSON under
+    `<url>/<namespace>/<isvc>/predictor/<path>/`, where the drift job reads it."""
+    drift = project.monitoring.drift if project.monitoring else None
+    log = drift.request_log if drift else None
+    if log is None:
+        return None
+    return {"mode": "request", "url": log.uri,
+            "storage": {"key": log.storage_key, "path": log.path, "parameters": {"format": "json"}}}
 
 
 # --- the A/B split ----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ Artifacts (under `monitoring/`):
 - `grafana-dashboard.json` SLIs, replicas, drift per feature, alert thresholds (and the
   same in `grafana-dashboard-configmap.yaml` for the kube-prometheus-stack sidecar)
 - `drift-cronjob.yaml`     ConfigMap + CronJob running the drift job (see drift.py)
+- `drift/Dockerfile`       the drift job's image, from `ci.github.mlopsdsl`'s requirement
 - `rules.yaml`             the same groups as a plain rule file (`rule_files:` of a Prometheus
                            without the Operator; what the tests load)
 - `tests/<Alert>.yaml`     promtool unit tests generated from each alert:
@@ -75,6 +76,9 @@ class MonitoringBackend(Backend):
         if mon.drift:
             docs = drift.documents(project, mon, ctx, self)
             out.append(Artifact("monitoring/drift-cronjob.yaml", documents=tuple(docs), header=header))
+            build = drift.dockerfile(project)
+            if build is not None:
+                out.append(Artifact("monitoring/drift/Dockerfile", format="text", text=build))
         return out
 
     def refuse(self, exc: promql.Unsupported, where: str, span) -> None:

@@ -1,17 +1,21 @@
-"""The drift job: a ConfigMap (what to compare) and a CronJob (when), and its contract.
+"""The drift job: a ConfigMap (what to compare), a CronJob (when), and the image's Dockerfile.
 
-The job image (`monitoring.drift.image`, default `metrics.DEFAULT_DRIFT_IMAGE`)
-receives everything through environment variables from the ConfigMap:
+The job is `python -m mlopsdsl.drift` (src/mlopsdsl/drift/, the `drift` extra); its
+environment contract is documented in mlopsdsl/drift/job.py and filled here:
 
-    PROJECT NAMESPACE SERVICE       whose traffic to judge
-    METHOD THRESHOLD FEATURES       psi|ks|wasserstein|chi2, the score that counts as
-                                    drift, comma-separated feature names
-    REFERENCE_NAME and REFERENCE_URI, or REFERENCE_DVC_REPO/_PATH/_REV
-                                    the training-time distribution (`data.<name>`)
-    PUSHGATEWAY_URL PUSHGATEWAY_JOB METRIC_NAME
-    ON_DRIFT                        retrain | alert
-    DISPATCH_EVENT_TYPE             (retrain only) `mlopsdsl-retrain-<project>` (backends/events.py)
-    DISPATCH_ENVIRONMENT            (retrain only, with --env) the environment to name in the payload
+    PROJECT NAMESPACE SERVICE ENVIRONMENT   whose traffic, and the environment it ran in
+    METHOD THRESHOLD FEATURES FEATURE_TYPES psi|ks|wasserstein|chi2, the score that counts as
+    COLUMNS                                 drift, the features and their schema types, the
+                                            reference schema's columns in order
+    REFERENCE_URI [REFERENCE_FORMAT]        or REFERENCE_DVC_REPO/_PATH/_REV: `data.<reference>`
+    CURRENT_URI / CURRENT_DVC_*             `drift.current` (a data source), or
+    REQUEST_LOG_URI REQUEST_LOG_WINDOW      `drift.request_log`: the prefix KServe's logger
+                                            writes this service's predictor requests under
+                                            (<uri>/<namespace>/<isvc>/predictor/<path>, the
+                                            kserve target turns the logger on), seconds to read
+    MIN_ROWS                                fewer current rows: no verdict
+    PUSHGATEWAY_URL PUSHGATEWAY_JOB METRIC_NAME ON_DRIFT
+    DISPATCH_EVENT_TYPE                     (retrain only) `mlopsdsl-retrain-<project>` (backends/events.py)
 
 Each run it pushes, to `$PUSHGATEWAY_URL/metrics/job/$PUSHGATEWAY_JOB/namespace/
 $NAMESPACE/project/$PROJECT` (a PUT, so features dropped from the spec disappear),
@@ -23,22 +27,29 @@ short to be scraped, hence the Pushgateway; Prometheus must scrape it with
 features; `drift.score.<feature>` one feature.
 
 With `on_drift: retrain`, when any feature's score exceeds THRESHOLD the job sends
-`POST https://api.github.com/repos/$GITHUB_REPOSITORY/dispatches` with
-`{"event_type": "mlopsdsl-retrain-<project>", "client_payload": {"project", "namespace",
-"environment", "scores"}}` and `Authorization: Bearer $GITHUB_TOKEN`; the retrain workflow listens
+`POST $GITHUB_API_URL/repos/$GITHUB_REPOSITORY/dispatches` with
+`{"event_type": "mlopsdsl-retrain-<project>", "client_payload": {"environment", "project",
+"namespace", "scores"}}` and `Authorization: Bearer $GITHUB_TOKEN`; the retrain workflow listens
 on `repository_dispatch: {types: [mlopsdsl-retrain-<project>]}` and trains in the environment
-named by `client_payload.environment`. Token and repository come
-from the Kubernetes Secret `<project>-retrain-dispatch` (keys `token`, `repository`;
-the token needs `contents: write` on that repository), never from the ConfigMap.
+named by `client_payload.environment`. Token and repository come from the Kubernetes Secret
+`<project>-retrain-dispatch` (keys `token`, `repository`; the token needs `contents: write`
+on that repository), never from the ConfigMap. Storage credentials come from the Secrets
+`drift.credentials` names (all their keys, as environment variables).
+
+The image is `drift.image` (tagged `metadata.version` when it names no tag). When
+`ci.github.mlopsdsl` says how to install mlopsdsl, `monitoring/drift/Dockerfile` builds it
+from that same requirement with the `drift` extra, as a non-root user.
 """
 
 from __future__ import annotations
 
+import json
+import re
+
 from mlopsdsl.backends import events, promql
-from mlopsdsl.backends.base import Backend
-from mlopsdsl.backends.monitoring import metrics
+from mlopsdsl.backends.base import Backend, codes
 from mlopsdsl.backends.monitoring.rules import MANAGED_BY
-from mlopsdsl.ir import Monitoring, Project
+from mlopsdsl.ir import DataSource, Drift, Monitoring, Project, RequestLog
 
 CRONJOB_NAME_MAX = 52  # the CronJob controller appends an 11-character job suffix to a 63-limit name
 
@@ -51,29 +62,57 @@ def dispatch_secret(project: Project) -> str:
     return f"{project.name}-retrain-dispatch"
 
 
+def _source(prefix: str, source: DataSource) -> dict[str, str]:
+    out = {}
+    if source.dvc is not None:
+        out.update({f"{prefix}_DVC_REPO": source.dvc.repo, f"{prefix}_DVC_PATH": source.dvc.path,
+                    f"{prefix}_DVC_REV": source.dvc.rev or ""})
+    elif source.uri is not None:
+        out[f"{prefix}_URI"] = source.uri
+    if source.format:
+        out[f"{prefix}_FORMAT"] = source.format
+    return out
+
+
+def request_log_prefix(project: Project, log: RequestLog, namespace: str) -> str:
+    """Where KServe v0.20's blob store puts the predictor's requests (pkg/logger/store.go getObjectPrefix)."""
+    service = project.serving.name if project.serving else project.name
+    return "/".join([log.uri.rstrip("/"), namespace, service, "predictor", log.path.strip("/")])
+
+
 def config_data(project: Project, mon: Monitoring, ctx: promql.PromContext, backend: Backend) -> dict[str, str]:
     drift = mon.drift
     data = {"PROJECT": project.name, "NAMESPACE": ctx.namespace, "SERVICE": ctx.service,
+            "ENVIRONMENT": project.environment.name if project.environment else "",
             "METHOD": drift.method, "THRESHOLD": promql.format_number(drift.threshold),
-            "FEATURES": ",".join(drift.features), "REFERENCE_NAME": drift.reference}
-    source = next((d for d in project.data if d.name == drift.reference), None)
-    if source is None:
+            "FEATURES": ",".join(drift.features), "MIN_ROWS": str(drift.min_rows)}
+    sources = {d.name: d for d in project.data}
+    reference = sources.get(drift.reference)
+    if reference is None:
         backend.unsupported(f"a drift reference that is not a data source ('{drift.reference}')", drift.span,
                             "reference one of `data:` as `${{ data.NAME }}`")
-    elif source.dvc is not None:
-        data.update({"REFERENCE_DVC_REPO": source.dvc.repo, "REFERENCE_DVC_PATH": source.dvc.path,
-                     "REFERENCE_DVC_REV": source.dvc.rev})
-    elif source.uri is not None:
-        data["REFERENCE_URI"] = source.uri
-    if source is not None and source.format:
-        data["REFERENCE_FORMAT"] = source.format
+    else:
+        data["FEATURE_TYPES"] = ",".join(f"{f}={reference.columns[f]}" for f in drift.features
+                                         if f in reference.columns)
+        data["COLUMNS"] = ",".join(reference.columns) or ",".join(drift.features)
+        data.update(_source("REFERENCE", reference))
+    if drift.current is not None and drift.current in sources:
+        data.update(_source("CURRENT", sources[drift.current]))
+    elif drift.request_log is not None:
+        data["REQUEST_LOG_URI"] = request_log_prefix(project, drift.request_log, ctx.namespace)
+        data["REQUEST_LOG_WINDOW"] = promql.format_number(drift.request_log.window)
     data.update({"PUSHGATEWAY_URL": ctx.drift.pushgateway_url.format(prometheus_namespace=mon.namespace),
                  "PUSHGATEWAY_JOB": ctx.drift.job, "METRIC_NAME": ctx.drift.metric, "ON_DRIFT": drift.on_drift})
     if drift.on_drift == "retrain":
         data["DISPATCH_EVENT_TYPE"] = events.retrain_event(project)
-        if project.environment is not None:  # sent back as client_payload.environment: retrain where it drifted
-            data["DISPATCH_ENVIRONMENT"] = project.environment.name
     return data
+
+
+def image(project: Project, drift: Drift) -> str:
+    """`drift.image`, tagged with the project's version when it names neither tag nor digest."""
+    name = drift.image or ""
+    tagged = "@" in name or ":" in name.rsplit("/", 1)[-1]
+    return name if tagged or not name else f"{name}:{project.version}"
 
 
 def documents(project: Project, mon: Monitoring, ctx: promql.PromContext, backend: Backend) -> list[dict]:
@@ -83,9 +122,12 @@ def documents(project: Project, mon: Monitoring, ctx: promql.PromContext, backen
     configmap = {"apiVersion": "v1", "kind": "ConfigMap",
                  "metadata": {"name": name, "namespace": ctx.namespace, "labels": labels},
                  "data": config_data(project, mon, ctx, backend)}
+    if not drift.image:
+        backend.warn(codes.DRIFT_NEEDS_IMAGE, "the drift job has no image", drift.span,
+                     "set `monitoring.drift.image`")
     container: dict = {
-        "name": "drift", "image": drift.image or metrics.DEFAULT_DRIFT_IMAGE,
-        "envFrom": [{"configMapRef": {"name": name}}],
+        "name": "drift", "image": image(project, drift),
+        "envFrom": [{"configMapRef": {"name": name}}] + [{"secretRef": {"name": s}} for s in drift.credentials],
         "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}},
         "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True,
                             "capabilities": {"drop": ["ALL"]}},
@@ -111,3 +153,31 @@ def documents(project: Project, mon: Monitoring, ctx: promql.PromContext, backen
         },
     }
     return [configmap, cronjob]
+
+
+NONROOT = "65532:65532"
+
+
+def dockerfile(project: Project) -> str | None:
+    """The drift job's image, from the requirement the workflows install mlopsdsl by (None without one).
+
+    Exec-form instructions only: the requirement is an argument, never shell text."""
+    tool = project.ci.mlopsdsl if project.ci else None
+    drift = project.monitoring.drift if project.monitoring else None
+    if tool is None or drift is None:
+        return None
+    requirement = re.sub(r"^mlopsdsl(?=\s*(@|==|$))", "mlopsdsl[drift]", tool.requirement.strip())
+    install = ["pip", "install", "--no-cache-dir"] + (["--index-url", tool.index] if tool.index else [])
+    packages = [requirement]
+    names = {drift.reference, drift.current}
+    if any(d.dvc is not None for d in project.data if d.name in names):
+        packages.append("dvc[s3,gs,azure]>=3")
+    lines = [f"# {line}" for line in (
+        f"The drift job of {project.name} (monitoring.drift): `python -m mlopsdsl.drift`.",
+        f"Build and push as {image(project, drift)}; generated by mlopsdsl from {project.spec_path}.")]
+    lines += [f"FROM python:{tool.python}-slim",
+              "ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1",
+              f"RUN {json.dumps(install + packages)}",
+              f"USER {NONROOT}",
+              'ENTRYPOINT ["python", "-m", "mlopsdsl.drift"]']
+    return "\n".join(lines) + "\n"

@@ -206,5 +206,3 @@ SMTP_SMARTHOST = "smtp-relay.{prometheus_namespace}.svc:587"
 SMTP_FROM = "alertmanager@{namespace}.mlopsdsl.local"
 # Where kube-prometheus-stack mounts `alertmanagerSpec.secrets` entries.
 ALERTMANAGER_SECRETS_DIR = "/etc/alertmanager/secrets"
-
-DEFAULT_DRIFT_IMAGE = "ghcr.io/mlopsdsl/drift-job:0.1.0"
