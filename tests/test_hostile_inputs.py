@@ -157,3 +157,47 @@ def test_a_misspelled_env_is_a_usage_error_with_a_suggestion(capsys):
         code, output = run(capsys, *command, "--env", "prodution")
         assert code == 2 and codes_in(output) == ["MLD306"], output
         assert "did you mean 'production'?" in output and f"churn.yaml:{line}:1" in output
+
+
+def test_every_shipped_file_validates_clean_components_included(capsys):
+    # `validate examples/churn/components/register.yaml` gave 6 false MLD504: a component was checked
+    # as if it were a project, where `inputs.*` and `outputs.*` do not exist.
+    files = sorted(EXAMPLES.rglob("*.yaml"))
+    assert any("components" in f.parts for f in files)
+    code, output = run(capsys, "validate", *map(str, files))
+    assert code == 0 and "error" not in output, output
+
+
+def test_a_component_checked_alone_still_reports_its_own_mistakes(capsys, tmp_path):
+    text = (EXAMPLES / "churn" / "components" / "register.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "register.yaml"
+    path.write_text(text.replace("inputs.model.path", "inputs.modle.path")
+                    .replace("outputs.version.path", "outputs.versoin.path"), encoding="utf-8")
+    code, output = run(capsys, "validate", str(path), "--format", "concise")
+    assert code == 1 and codes_in(output) == ["MLD307", "MLD307"], output
+    assert "did you mean 'model'?" in output and "did you mean 'version'?" in output
+
+
+def test_a_component_is_not_compiled_on_its_own(capsys, tmp_path):
+    code, output = run(capsys, "compile", str(EXAMPLES / "churn" / "components" / "register.yaml"),
+                       "--out", str(tmp_path / "out"))
+    assert code == 2 and codes_in(output) == ["MLD208"] and "Project that `uses:` it" in output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("field, written, column", [
+    ("summary", '"quiet \\u202e ssecca"', 23),            # a YAML escape in a double-quoted value
+    ("summary", "'quiet \u202e ssecca'", 23),             # the character itself, pasted
+    ("summary", '"ring \\a bell"', 22),
+    ("summary", '"escape \\e[31m red"', 24),
+    ("summary", "'${{ \"a\\u2066b\" }}'", 21),            # an escape inside an expression's string literal
+    ("labels", '{"team\\0": x}', 16),                      # a key
+])
+def test_control_and_bidi_characters_never_reach_the_output(capsys, tmp_path, field, written, column):
+    spec = _spec(tmp_path, ("      severity: warning", f"      severity: warning\n      {field}: {written}"))
+    code, output = run(capsys, "validate", spec, "--format", "concise")
+    line = MINIMAL[:MINIMAL.index("      severity: warning")].count("\n") + 2
+    # (a label key with a NUL is also not a label key: MLD205 beside it)
+    assert code == 1 and codes_in(output).count("MLD116") == 1 and f"spec.yaml:{line}:{column}" in output, output
+    code, output = run(capsys, "compile", spec, "--out", str(tmp_path / "out"))
+    assert code == 1 and "MLD116" in output and not (tmp_path / "out").exists()

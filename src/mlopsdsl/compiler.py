@@ -13,6 +13,7 @@ from typing import Any
 
 from mlopsdsl import patches as patching
 from mlopsdsl.backends import registry
+from mlopsdsl.check.secrets import scan_emitted
 from mlopsdsl.diagnostics import Diagnostic, codes, has_errors
 from mlopsdsl.ir import Project, Span
 from mlopsdsl.serialize import to_bytes
@@ -91,6 +92,8 @@ def compile_project(project: Project, targets: list[str] | None = None) -> Outpu
     output.diagnostics += _unknown_patch_targets(project, registry.names())
     artifacts, found = patching.apply(artifacts, project.patches, target_of, compiled=names)
     output.diagnostics += found
+    if output.ok:  # what reaches the files: the front end's scan could not see values targets build
+        output.diagnostics += scan_emitted(artifacts, project.spec_path)
     if not output.ok:
         return output
     for artifact in sorted(artifacts, key=lambda a: a.path):

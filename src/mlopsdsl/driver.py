@@ -92,6 +92,8 @@ def build_ir(path: str, *, env: str | None = None, limits: Limits | None = None)
     writes the same output whatever `env` is; an environment that does not check is an error here.
     """
     result = check_file(path, env=env, limits=limits)
+    if result.ok and result.document is not None and result.document.data.get("kind") == "Component":
+        return _not_a_project(result)
     if not (result.ok and result.checked is not None and result.checked.order is not None):
         return result
     from mlopsdsl.ir.lower import lower_spec
@@ -114,6 +116,16 @@ def build_ir(path: str, *, env: str | None = None, limits: Limits | None = None)
     top = views[env] if env is not None else base
     result.ir = top.model_copy(update={"by_environment": views, "base": base})
     return result
+
+
+def _not_a_project(result: Result) -> Result:
+    from mlopsdsl.diagnostics import codes
+
+    result.add([Diagnostic(codes.SCHEMA_API_VERSION, "a `kind: Component` file is built only as a step of a "
+                           "Project that `uses:` it", result.document.index.span(("kind",)), ("kind",),
+                           hint="compile the Project; `validate` checks a component on its own")])
+    result.usage = True
+    return _done(result)
 
 
 def _environments(data: dict[str, Any]) -> dict[str, Any]:

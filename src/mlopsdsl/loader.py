@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from mlopsdsl.charset import first_unsafe
 from mlopsdsl.diagnostics import Diagnostic, Related, codes
 from mlopsdsl.expr.units import MAX_INT
 from mlopsdsl.source import NodeInfo, Path, SourceFile, SourceIndex, Span
@@ -92,6 +93,8 @@ class Document:
     # Numbers YAML reads but no target can hold (`.inf`, `.nan`, `1e400`, beyond a 64-bit integer):
     # JSON, protobuf, Go and Prometheus cannot carry them. `schema.validate` reports them (MLD115).
     out_of_range: tuple[Path, ...] = ()
+    # Values (or, for a path ending in a key, keys) holding a character of `charset.UNSAFE` (MLD116).
+    unsafe_text: tuple[Path, ...] = ()
 
 
 class _Blocker(Exception):
@@ -244,13 +247,14 @@ def load_text(text: str, name: str, limits: Limits | None = None) -> tuple[Docum
         if _depth_bound(text) >= SAFE_COMPOSE_DEPTH:
             _prescan_depth(text, name, limits)
         root = _compose(text, name, limits)
-        walker = _Walker(name, limits, anchors="&" in text)
+        # Raw control characters are refused by libyaml (MLD114); escapes need a backslash in the text.
+        walker = _Walker(name, limits, anchors="&" in text, unsafe="\\" in text or first_unsafe(text) is not None)
         data = walker.walk_root(root)
     except _Blocker as blocker:
         return None, [blocker.diagnostic]
     if walker.diagnostics:
         return None, walker.diagnostics
-    return Document(source, data, walker.index, tuple(walker.out_of_range)), []
+    return Document(source, data, walker.index, tuple(walker.out_of_range), tuple(walker.unsafe_text)), []
 
 
 def _depth_bound(text: str) -> int:
@@ -377,6 +381,8 @@ class _Walker:
     _in_alias: int = 0
 
     anchors: bool = True  # False when the text has no '&': no anchor, so no alias can occur
+    unsafe: bool = True  # False when no scalar can hold an unsafe character: nothing to look for
+    unsafe_text: list[Path] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._nodes: dict[Path, NodeInfo] = {}  # filled directly, one store per node; the index wraps it
@@ -427,6 +433,8 @@ class _Walker:
         if isinstance(node, yaml.ScalarNode):
             self._nodes[path] = NodeInfo.from_marks(self.name, node.start_mark, node.end_mark, key_node,
                                                     node.style or "")
+            if self.unsafe and first_unsafe(node.value) is not None:
+                self.unsafe_text.append(path)
             if tag == _STR or not ours:
                 return node.value
             try:
@@ -454,6 +462,8 @@ class _Walker:
             if not key_node.tag.startswith(_TAG):
                 self._tag_error(key_node, path)
             key = key_node.value
+            if self.unsafe and first_unsafe(key) is not None:
+                self.unsafe_text.append(path + (key,))
             if key in key_nodes:
                 first = _span(self.name, key_nodes[key])
                 self.diagnostics.append(Diagnostic(

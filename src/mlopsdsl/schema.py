@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any, Iterable
 
 from mlopsdsl import resources
+from mlopsdsl.charset import describe, first_unsafe
 from mlopsdsl.diagnostics import Diagnostic, codes
 from mlopsdsl.expr.units import MAX_INT
 from mlopsdsl.loader import Document
@@ -51,12 +52,34 @@ def _explaining_validator() -> Any:
 
 def validate(document: Document) -> list[Diagnostic]:
     found = [_out_of_range(document, path) for path in document.out_of_range]
+    found += [_unsafe_text(document, path) for path in document.unsafe_text]
     try:
         if _fast_validator().is_valid(document.data):
             return found
     except (ValueError, OverflowError, TypeError):
         pass  # numbers jsonschema_rs cannot hold (nan, huge ints): let the slow path judge
     return found + _Explainer(document).explain()
+
+
+def _unsafe_text(document: Document, path: Path) -> Diagnostic:
+    container: Any = document.data
+    for part in path[:-1]:
+        container = container[part]
+    value = container[path[-1]]
+    is_key = not isinstance(value, str) or first_unsafe(value) is None  # else the key (or both: one report)
+    char = first_unsafe(str(path[-1]) if is_key else value)
+    what = "key" if is_key else "text"
+    span = document.index.span(path, key=is_key)
+    info = document.index.get(path)
+    if not is_key and info is not None and char is not None:  # at the character (or its escape) itself
+        from mlopsdsl.expr.positions import SourceMap
+
+        at = value.index(char)
+        span = SourceMap(value, info, document.source.text).span(at, at + 1)
+    return Diagnostic(codes.UNSAFE_CHARACTER, f"this {what} holds {describe(char or '?')}, which would reach "
+                      "generated files", span, path,
+                      hint="remove it: control characters and bidirectional controls hide or reorder what "
+                           "a reader of the generated files sees")
 
 
 def _out_of_range(document: Document, path: Path) -> Diagnostic:

@@ -15,12 +15,12 @@ from mlopsdsl.check.ci import check_tool_install
 from mlopsdsl.check.components import load_components
 from mlopsdsl.check.context import CheckContext
 from mlopsdsl.check.envs import check_environment_names
-from mlopsdsl.check.exprs import ExprTable, check_expressions
+from mlopsdsl.check.exprs import ExprTable, check_component_expressions, check_expressions
 from mlopsdsl.check.graph import build_graph, check_graph
 from mlopsdsl.check.monitoring import check_drift, check_drift_job, check_no_traffic, check_serving_metrics, check_unique_names
 from mlopsdsl.check.names import check_names
 from mlopsdsl.check.params import check_params
-from mlopsdsl.check.secrets import check_literal_secrets
+from mlopsdsl.check.secrets import check_component_secrets, check_literal_secrets
 from mlopsdsl.check.serving import check_serving_rules
 from mlopsdsl.check.steps import check_steps
 from mlopsdsl.check.symbols import Symbols, build
@@ -43,7 +43,10 @@ class CheckedSpec:
 
 def check_spec(ctx: CheckContext) -> CheckedSpec:
     ctx.spec_dir = os.path.dirname(ctx.source.path) or "."
+    if ctx.data.get("kind") == "Component":
+        return _check_component_file(ctx)
     components = load_components(ctx)
+    check_component_secrets(ctx, components)
     symbols = build(ctx, components)
     check_names(ctx, symbols)
     check_params(ctx, symbols)
@@ -69,3 +72,19 @@ def check_spec(ctx: CheckContext) -> CheckedSpec:
         graph = build_graph(ctx, symbols, exprs)
         order = check_graph(ctx, symbols, exprs, graph)
     return CheckedSpec(ctx, symbols, exprs, order, graph)
+
+
+def _check_component_file(ctx: CheckContext) -> CheckedSpec:
+    """`validate` of a `kind: Component` file on its own: what can be known without the project using it."""
+    from mlopsdsl.check.symbols import StepDecl, input_decls, output_decls
+    from mlopsdsl.expr import types as t
+
+    inputs = input_decls(ctx.data.get("inputs"))
+    outputs = output_decls(ctx.data.get("outputs"), ("outputs",))
+    itself = StepDecl(str(ctx.section("metadata").get("name", "component")), (), ctx.data, outputs)
+    symbols = Symbols(steps={itself.name: itself})
+    check_resources(ctx, symbols)
+    check_durations(ctx, symbols)
+    check_literal_secrets(ctx)
+    check_component_expressions(ctx, {n: t.from_name(d.type) or t.UNKNOWN for n, d in inputs.items()}, outputs)
+    return CheckedSpec(ctx, symbols, ExprTable(), None, None)

@@ -78,7 +78,7 @@ class CheckContext:
             return self._changed_strings()
         if self._strings is None:
             self._strings = []
-            _collect(self.data, (), self._strings)
+            collect_strings(self.data, (), self._strings)
         return self._strings
 
     def overrides(self, path: Path) -> bool:
@@ -95,7 +95,7 @@ class CheckContext:
             if isinstance(value, str):
                 out.append((root, value, root[-1] if isinstance(root[-1], str) else None))
             elif isinstance(value, (dict, list)):
-                _collect(value, root, out)
+                collect_strings(value, root, out)
         return out
 
     def unchanged(self, *sections: str) -> bool:
@@ -136,19 +136,20 @@ def value_at(data: Any, path: Path) -> Any:
     return data
 
 
-def _collect(value: Any, path: Path, out: list[tuple[Path, str, Any]]) -> None:
+def collect_strings(value: Any, path: Path, out: list[tuple[Path, str, Any]]) -> None:
+    """Appends (path, string, the key it sits under or None) for every string value below `value`."""
     if isinstance(value, dict):
         for key, item in value.items():
             if isinstance(item, str):
                 out.append((path + (key,), item, key))
             elif isinstance(item, (dict, list)):
-                _collect(item, path + (key,), out)
+                collect_strings(item, path + (key,), out)
     elif isinstance(value, list):
         for i, item in enumerate(value):
             if isinstance(item, str):
                 out.append((path + (i,), item, None))
             elif isinstance(item, (dict, list)):
-                _collect(item, path + (i,), out)
+                collect_strings(item, path + (i,), out)
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:

@@ -11,7 +11,7 @@ into a CI command is refused here, not interpolated by GitHub later).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 from mlopsdsl.check.context import CheckContext, value_at
 from mlopsdsl.check.symbols import StepDecl, Symbols
@@ -294,13 +294,9 @@ def _check_step(ctx: CheckContext, step: StepDecl, raw: dict[str, Any], scope: S
     if step.component is not None:
         inputs = {name: t.from_name(decl.type) or t.UNKNOWN for name, decl in step.component.inputs.items()}
     table.input_types[step.name] = inputs
-    local: dict[tuple[str, ...], t.Type] = {("item",): item_type} if looped else {}
-    for name, kind in inputs.items():
-        local[("inputs", name)] = kind
-        if kind.is_artifact or kind == t.UNKNOWN:  # unknown: its own mistake is reported already
-            local[("inputs", name, "path")] = local[("inputs", name, "uri")] = t.STR
-    for name in step.outputs:
-        local[("outputs", name, "path")] = local[("outputs", name, "uri")] = t.STR
+    local = step_locals(inputs, step.outputs)
+    if looped:
+        local[("item",)] = item_type
     step_scope = make_scope(scope, local)
     if "when" in raw:
         _note_edges(check(base + ("when",), "step_when", step_scope), base + ("when",), edges)
@@ -314,6 +310,42 @@ def _check_step(ctx: CheckContext, step: StepDecl, raw: dict[str, Any], scope: S
     for upstream in raw.get("after") or []:
         if isinstance(upstream, str):
             edges.setdefault(upstream, []).append(base + ("after",))
+
+
+def step_locals(inputs: dict[str, t.Type], outputs: Iterable[str]) -> dict[tuple[str, ...], t.Type]:
+    """The names a step's own run and `when` see: `inputs.X` (and `.path`/`.uri`), `outputs.X.path`/`.uri`."""
+    local: dict[tuple[str, ...], t.Type] = {}
+    for name, kind in inputs.items():
+        local[("inputs", name)] = kind
+        if kind.is_artifact or kind == t.UNKNOWN:  # unknown: its own mistake is reported already
+            local[("inputs", name, "path")] = local[("inputs", name, "uri")] = t.STR
+    for name in outputs:
+        local[("outputs", name, "path")] = local[("outputs", name, "uri")] = t.STR
+    return local
+
+
+class _Unknowable:
+    """The names of the project that will use a component: unknown while the component is checked alone."""
+
+    def resolve(self, parts: tuple[str, ...]) -> t.Type:
+        return t.UNKNOWN
+
+
+def check_component_expressions(ctx: CheckContext, inputs: dict[str, t.Type], outputs: Iterable[str]) -> None:
+    """A `kind: Component` file validated on its own: every `${{ }}` over the component's inputs and outputs.
+
+    Its `run` and `env` are checked as a step's are; names of the project that will use it (params,
+    metadata...) cannot be known here and pass, to be checked where a spec `uses:` the component.
+    """
+    scope = SpecScope(_Unknowable(), TableScope(step_locals(inputs, outputs)))  # type: ignore[arg-type]
+    contexts = {"run": "run_arg", "env": "step_env"}
+    for path, value, _ in ctx.strings():
+        info = ctx.index.get(path)
+        if "${{" not in value or info is None:
+            continue
+        parsed, problems = parse_value(value, info, ctx.source.text, path)
+        found, more = typecheck(parsed, contexts.get(str(path[0]), "text"), scope)
+        ctx.diagnostics.extend(problems + more)
 
 
 def _note_edges(checked: Checked | None, path: Path, edges: dict[str, list[Path]]) -> None:

@@ -75,6 +75,7 @@ TOO_DEEP = _code("MLD112", "nesting-too-deep", "Collections are nested deeper th
 COMPLEX_KEY = _code("MLD113", "complex-key", "A mapping key is a list or mapping; keys must be plain scalars.")
 CONTROL_CHARACTER = _code("MLD114", "control-character", "The file holds a control character YAML does not allow.")
 NUMBER_TOO_LARGE = _code("MLD115", "number-too-large", "A number no target can hold: beyond a 64-bit integer, or not finite (`.inf`, `.nan`, `1e400`).")
+UNSAFE_CHARACTER = _code("MLD116", "unsafe-character", "Text holds a control character (written as an escape) or a bidirectional override/mark, which would reach generated files and hide or reorder what a reader sees.")
 
 # --- 2xx schema and structure -------------------------------------------------------
 SCHEMA_UNKNOWN_KEY = _code("MLD201", "unknown-key", "A key that the language does not define at this place.")

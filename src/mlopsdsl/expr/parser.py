@@ -11,9 +11,11 @@ and AST offsets are relative to the text (see `ast.py`).
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
+from mlopsdsl.charset import describe, first_unsafe
 from mlopsdsl.diagnostics import Code, codes
 from mlopsdsl.expr import ast
 from mlopsdsl.expr.units import MAX_INT, in_range, parse_duration, parse_memory, parse_percent
@@ -36,11 +38,11 @@ class SyntaxProblem:
     code: Code = codes.EXPR_SYNTAX
 
 
-class _NumberTooLarge(Exception):
-    """Raised by a literal callback: the parse stops at the first number no target can hold."""
+class _BadLiteral(Exception):
+    """Raised by a literal callback: the parse stops at the first literal no target can hold."""
 
-    def __init__(self, token) -> None:
-        self.token = token
+    def __init__(self, token, problem: str, hint: str, code: Code) -> None:
+        self.token, self.problem, self.hint, self.code = token, problem, hint, code
 
 
 # lark terminal names -> words in messages. An operand position expects all of
@@ -166,11 +168,26 @@ def _binary(cls):
 def _literal(convert):
     def build(self, c):
         (token,) = c
-        value = convert(str(token))
+        try:
+            value = convert(str(token))
+        except _BadLiteral as exc:
+            exc.token = token
+            raise
         if value is None:
-            raise _NumberTooLarge(token)
+            raise _BadLiteral(token, f"the number {_shorten(str(token))} is too large", _RANGE_HINT,
+                              codes.EXPR_NUMBER_TOO_LARGE)
         return ast.Lit(value, str(token), start=token.start_pos, end=token.end_pos)
     return build
+
+
+def _string(text: str) -> str:
+    value = _unquote(text)
+    char = first_unsafe(value)
+    if char is not None:  # `'\u202e'`: an escape makes what YAML would have refused (charset.py)
+        raise _BadLiteral(None, f"this string holds {describe(char)}, which would reach generated files",
+                          "remove the escape: control characters and bidirectional controls hide or reorder "
+                          "what a reader of the generated files sees", codes.UNSAFE_CHARACTER)
+    return value
 
 
 def _int(text: str) -> int | None:
@@ -195,7 +212,7 @@ class _Builder:
     lit_float = _literal(_float)
     lit_true = _literal(lambda _: True)
     lit_false = _literal(lambda _: False)
-    lit_string = _literal(_unquote)
+    lit_string = _literal(_string)
     lit_duration = _literal(parse_duration)
     lit_percent = _literal(parse_percent)
     lit_quantity = _literal(parse_memory)
@@ -235,10 +252,13 @@ class _Builder:
 def _lark():
     import lark
 
-    # cache=True: lark keeps the analysed LALR tables in a temp file keyed by the grammar's hash,
-    # which saves ~25 ms on every later run (a validate of a small spec takes ~150 ms).
+    from mlopsdsl.cache import private_file
+
+    # The analysed LALR tables are cached (lark checks the grammar's hash), which saves ~70 ms on
+    # every later run; never in the shared temp directory (cache=True), whose pickle anyone can plant.
+    cache = private_file(f"expressions-lark{lark.__version__}-py{sys.version_info[0]}{sys.version_info[1]}.cache")
     return lark.Lark(grammar_text(), parser="lalr", propagate_positions=True,
-                     maybe_placeholders=True, transformer=_Builder(), cache=True)
+                     maybe_placeholders=True, transformer=_Builder(), cache=cache or False)
 
 
 # Most expressions are one dotted name (`steps.train.outputs.model`, `inputs.raw.path`): 90% of
@@ -279,10 +299,9 @@ def parse_expression(text: str) -> ast.Expr | SyntaxProblem:
         tree = _lark().parse(text)
     except lark.exceptions.UnexpectedInput as exc:
         return _problem(text, exc)
-    except _NumberTooLarge as exc:
+    except _BadLiteral as exc:
         token = exc.token
-        return SyntaxProblem(f"the number {_shorten(str(token))} is too large", token.start_pos, token.end_pos,
-                             _RANGE_HINT, codes.EXPR_NUMBER_TOO_LARGE)
+        return SyntaxProblem(exc.problem, token.start_pos, token.end_pos, exc.hint, exc.code)
     return _too_deep(tree) or tree
 
 

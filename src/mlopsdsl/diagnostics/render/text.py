@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from mlopsdsl.charset import CONTROL_CLASS
 from mlopsdsl.diagnostics import Diagnostic, Severity
 from mlopsdsl.source import SourceFile, Span
 
@@ -47,13 +48,9 @@ class _Painter:
         return f"{style}{text}{_RESET}" if self.color and text else text
 
 
-# Bidirectional overrides and isolates reorder what the terminal shows ("Trojan Source").
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-# Control characters (category Cc: C0, DEL and C1) would move the terminal's cursor or colour its
-# text, and bidi controls reorder it; none reaches the terminal. A newline is one, but messages keep theirs.
-_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f" + "".join(sorted(_BIDI_CONTROLS)) + "]")
+# What must not reach the terminal (charset.py), and a tab: it would misalign the caret under a snippet.
+# A newline is unsafe too, but messages keep theirs.
+_UNSAFE = re.compile(f"[\t{CONTROL_CLASS}]")
 
 
 def _is_unsafe(char: str) -> bool:
