@@ -35,7 +35,7 @@ class StandIn(ThreadingHTTPServer):
 
     def __init__(self, statuses: list[dict]) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
-        self.statuses, self.calls, self.objects = list(statuses), [], {}
+        self.statuses, self.calls, self.objects, self.trials = list(statuses), [], {}, []
 
     @property
     def url(self) -> str:
@@ -66,6 +66,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802
         self.server.calls.append(("GET", self.path))
+        if "/trials?" in self.path:
+            return self._reply(200, {"items": self.server.trials})
         obj = self.server.objects.get(self.path)
         if obj is None:
             return self._reply(404, {"kind": "Status", "code": 404})
@@ -134,10 +136,20 @@ def test_experiment_writes_the_best_trial_as_outputs(api_server, tmp_path):
     best = {"parameterAssignments": [{"name": "learning_rate", "value": "0.031"}],
             "observation": {"metrics": [{"name": "auc", "min": "0.7", "max": "0.93", "latest": "0.9"}]}}
     server = api_server([conditions("Running"), {**conditions("Succeeded"), "currentOptimalTrial": best}])
-    lr, auc = tmp_path / "out" / "lr", tmp_path / "auc"
-    done = run(server, manifest, "--result", f"learning_rate={lr}", "--result", f"auc={auc}")
+    server.trials = [{"metadata": {"name": f"e-x7k2p-{n}", "creationTimestamp": f"2026-01-01T00:00:0{n}Z"},
+                      "spec": {"parameterAssignments": [{"name": "learning_rate", "value": value}]},
+                      "status": {"conditions": [{"type": "Created", "status": "True"}, {"type": state, "status": "True"}],
+                                 "observation": {"metrics": [{"name": "auc", "latest": auc_value}]}}}
+                     for n, value, state, auc_value in ((1, "0.2", "Failed", None), (0, "0.031", "Succeeded", "0.93"))]
+    lr, auc, trials = tmp_path / "out" / "lr", tmp_path / "auc", tmp_path / "trials.json"
+    done = run(server, manifest, "--result", f"learning_rate={lr}", "--result", f"auc={auc}", "--trials-file", str(trials))
     assert done.returncode == 0, done.stderr
     assert lr.read_text() == "0.031" and auc.read_text() == "0.93"
+    assert ("GET", "/apis/kubeflow.org/v1beta1/namespaces/ml/trials?labelSelector=katib.kubeflow.org%2Fexperiment%3De-x7k2p") \
+        in server.calls
+    assert [(t["name"], t["state"], t["params"], t["value"]) for t in json.loads(trials.read_text())] == [
+        ("e-x7k2p-0", "Succeeded", {"learning_rate": "0.031"}, "0.93"),
+        ("e-x7k2p-1", "Failed", {"learning_rate": "0.2"}, None)]
 
 
 def test_cancel_deletes_the_job(api_server):

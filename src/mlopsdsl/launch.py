@@ -171,6 +171,25 @@ def best_trial(experiment: dict, names: list[str]) -> dict[str, str]:
     return {n: values[n] for n in names}
 
 
+def trials(api: Api, experiment: dict, namespace: str) -> list[dict[str, Any]]:
+    """Every trial of an Experiment (Katib labels them `katib.kubeflow.org/experiment`), as the
+    Optuna engine writes them: number, params, value (the objective), metrics, state."""
+    name = experiment["metadata"]["name"]
+    found = api.call("GET", f"/apis/kubeflow.org/v1beta1/namespaces/{namespace}/trials"
+                            f"?labelSelector=katib.kubeflow.org%2Fexperiment%3D{name}")
+    objective = experiment["spec"]["objective"]["objectiveMetricName"]
+    out = []
+    for item in sorted(found.get("items") or (), key=lambda t: t["metadata"].get("creationTimestamp", "")):
+        status = item.get("status") or {}
+        metrics = {m["name"]: m.get("latest") for m in (status.get("observation") or {}).get("metrics") or ()}
+        state = next((c["type"] for c in reversed(status.get("conditions") or ()) if c.get("status") == "True"),
+                     "Pending")
+        out.append({"number": len(out), "name": item["metadata"]["name"], "state": state,
+                    "params": {a["name"]: a["value"] for a in item["spec"].get("parameterAssignments") or ()},
+                    "value": metrics.get(objective), "metrics": metrics})
+    return out
+
+
 def main(argv: Optional[list[str]] = None, api: Optional[Api] = None) -> int:
     parser = argparse.ArgumentParser(prog="mlopsdsl.launch", description=__doc__.split("\n\n")[0])
     parser.add_argument("--manifest", required=True, help="the resource, as JSON")
@@ -178,6 +197,7 @@ def main(argv: Optional[list[str]] = None, api: Optional[Api] = None) -> int:
     parser.add_argument("--poll", type=float, default=15.0, help="seconds between status reads")
     parser.add_argument("--result", action="append", default=[], metavar="NAME=FILE",
                         help="Experiment only: write the best trial's parameter or metric NAME to FILE")
+    parser.add_argument("--trials-file", help="Experiment only: write every trial, as JSON, to this file")
     parser.add_argument("--server", help=argparse.SUPPRESS)  # tests: a stand-in API server, no TLS
     args = parser.parse_args(argv)
     manifest = json.loads(args.manifest)
@@ -198,6 +218,10 @@ def main(argv: Optional[list[str]] = None, api: Optional[Api] = None) -> int:
         os.makedirs(os.path.dirname(results[name]) or ".", exist_ok=True)
         with open(results[name], "w", encoding="utf-8") as fh:
             fh.write(str(value))
+    if args.trials_file:
+        os.makedirs(os.path.dirname(args.trials_file) or ".", exist_ok=True)
+        with open(args.trials_file, "w", encoding="utf-8") as fh:
+            json.dump(trials(api, obj, namespace), fh, sort_keys=True)
     return 0
 
 

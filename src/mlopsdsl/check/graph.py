@@ -201,7 +201,7 @@ def _check_unused(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, graph: 
     for step in symbols.steps.values():
         for out in step.outputs.values():
             declared_here = out.path[: len(step.path)] == step.path
-            if not declared_here or out.type in _VIEWED or (step.name, out.name) in consumed:
+            if not declared_here or out.implicit or out.type in _VIEWED or (step.name, out.name) in consumed:
                 continue
             ctx.warning(codes.UNUSED_OUTPUT, f"output '{out.name}' of step '{step.name}' is never used",
                         out.path, key=True,

@@ -19,6 +19,9 @@ SCALAR_TYPES = frozenset({"int", "float", "bool", "str"})
 INHERITED = ("image", "resources", "retries", "cache", "timeout", "env")
 
 
+TRIALS = "trials"  # the output every tuned step has: the search's trials
+
+
 @dataclass
 class OutputDecl:
     name: str
@@ -26,6 +29,7 @@ class OutputDecl:
     fields: dict[str, str]
     description: str
     path: Path  # where it is declared (in the spec, or the component file)
+    implicit: bool = False  # made by the language (a tuned step's `trials`), not declared by the author
 
 
 @dataclass
@@ -146,4 +150,7 @@ def _declare(name: str, path: Path, raw: dict[str, Any], defaults: dict[str, Any
     merged = merge_defaults(raw, defaults, component.data if component else None)
     outputs = dict(component.outputs) if component else {}
     outputs.update(output_decls(raw.get("outputs"), path + ("outputs",)))
+    if isinstance(merged.get("tune"), dict) and TRIALS not in outputs:
+        outputs[TRIALS] = OutputDecl(TRIALS, "str", {}, "Every trial of the search: parameters, metrics and state, "
+                                     "as a JSON list.", path + ("tune",), implicit=True)
     return StepDecl(name, path, merged, outputs, component)

@@ -40,7 +40,7 @@ def lower_tune(raw: Any, span) -> t.Tune | None:
     early = t.EarlyStopping(**stopping) if isinstance(stopping, dict) else (t.EarlyStopping() if stopping else None)
     return t.Tune(params=tuple(params), output=output, field=field, goal=objective.get("goal", "maximize"),
                   algorithm=raw.get("algorithm", "tpe"), trials=raw["trials"], parallel=raw.get("parallel", 1),
-                  max_failed=raw.get("max_failed"), early_stopping=early, span=span)
+                  max_failed=raw.get("max_failed"), early_stopping=early, engine=raw.get("engine", "katib"), span=span)
 
 
 def lower_volumes(raw: Any, span_of) -> tuple[t.Volume, ...]:

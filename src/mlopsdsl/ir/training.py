@@ -61,6 +61,7 @@ class Tune(_IR):
     parallel: int = 1
     max_failed: Optional[int] = None
     early_stopping: Optional[EarlyStopping] = None
+    engine: Literal["katib", "optuna"] = "katib"  # a Katib Experiment, or Optuna inside the search task
     span: Optional[Span] = None
 
 

@@ -82,6 +82,11 @@ def defs() -> dict[str, Schema]:
                               "Which way is better (default `maximize`)."),
             }, required=("metric",), title="Objective"), "What the search optimizes."),
             "algorithm": field(enum(ALGORITHMS), "The search algorithm (default `tpe`)."),
+            "engine": field(enum({
+                "katib": "A Katib Experiment: trials are pods of their own (the cluster runs Katib).",
+                "optuna": "Optuna inside the search task: trials are subprocesses in the step's image, which "
+                          "must have `optuna` (no Katib needed; what a local run uses).",
+            }), "Who runs the trials (default `katib`)."),
             "trials": field(POSITIVE, "How many trials in all."),
             "parallel": field(POSITIVE, "How many trials run at once (default 1)."),
             "max_failed": field({"type": "integer", "minimum": 0}, "Stop the search after this many failed trials."),

@@ -162,8 +162,10 @@ class KubeflowBackend(Backend):
             needs.append("Kubeflow Trainer v2.3 (its CRDs and the built-in ClusterTrainingRuntimes)")
         if any(s.distributed is not None and s.distributed.framework == "ray" for s in steps):
             needs.append("the KubeRay v1.7 operator")
-        if any(s.tune is not None for s in steps):
+        if any(s.tune is not None and s.tune.engine == "katib" for s in steps):
             needs.append("Katib v0.19")
+        if any(s.tune is not None and s.tune.engine == "optuna" for s in steps) and not needs:
+            return ["The images of the steps with `tune: {engine: optuna}` have the optuna package installed."]
         if not needs:
             return []
         out = [f"The cluster runs {', '.join(needs)}; apply `kubeflow/{RBAC_PATH.split('/')[-1]}` in namespace "
@@ -187,7 +189,8 @@ class KubeflowBackend(Backend):
             return None
         components[f"comp-{task_name}"] = parts.component
         executors[f"exec-{task_name}"] = parts.executor
-        if step.distributed is not None or step.tune is not None:  # the workers carry scheduling and secrets
+        if step.distributed is not None or (step.tune is not None and step.tune.engine == "katib"):
+            # a launcher: the workers carry scheduling and secrets, the launcher only a deadline
             config = {"activeDeadlineSeconds": str(int(step.timeout))} if step.timeout else {}
         else:
             config = executor_config(step, parts.secret_env)
@@ -225,14 +228,19 @@ class KubeflowBackend(Backend):
             self.unsupported(refusal[0], tune.span or step.span, refusal[1])
             return False
         container = parts.executor["container"]
+        results = {name: f"{{{{$.outputs.parameters['{tuning.best(name)}'].output_file}}}}"
+                   for name in [*(p.name for p in tune.params), tune.field]}
+        trials = f"{{{{$.outputs.parameters['{tuning.TRIALS}'].output_file}}}}"
+        if tune.engine == "optuna":  # an ordinary task whose command runs the whole search
+            container["command"] = tuning.optuna_command(step, container["command"], results, trials,
+                                                         launched.module_source("search.py"))
+            return True
         env = launched.worker_env({e["name"]: e["value"] for e in container.get("env", ())}, parts.secret_env)
         trial, primary = tuning.trial_spec(self._project, step, container["command"], env, launched.worker_pod(step))
         refit = self._project.pipeline.step(step.name[: -len(tuning.SEARCH_SUFFIX)])
         fields = sorted(next(o for o in refit.outputs if o.name == tune.output).fields)
         job = tuning.experiment(self._project, step, trial, primary, fields)
-        results = {name: f"{{{{$.outputs.parameters['{tuning.best(name)}'].output_file}}}}"
-                   for name in [*(p.name for p in tune.params), tune.field]}
-        parts.executor = {"container": launched.container(job, results)}
+        parts.executor = {"container": launched.container(job, results, trials)}
         parts.secret_env = []
         self._launched.setdefault("Experiment", [])
         if step.distributed is not None and step.distributed.framework == "mpi":

@@ -29,8 +29,13 @@ POLL_SECONDS = 15
 
 
 @cache
+def module_source(name: str) -> str:
+    """A stdlib-only module of the package, run in a pipeline pod with `python3 -c`."""
+    return resources.files("mlopsdsl").joinpath(name).read_text(encoding="utf-8")
+
+
 def launcher_source() -> str:
-    return resources.files("mlopsdsl").joinpath("launch.py").read_text(encoding="utf-8")
+    return module_source("launch.py")
 
 
 def refusal(step: Step) -> tuple[str, str] | None:
@@ -83,12 +88,15 @@ def manifest(project: Project, step: Step, command: list[str], env: dict[str, st
     return build(project.name, step, command, worker_env(env, secrets), worker_pod(step), pod_volumes(step)[1])
 
 
-def container(job: dict[str, Any], results: dict[str, str] | None = None) -> dict[str, Any]:
-    """The KFP container that runs the launcher on `job`; `results` maps a name to an output file."""
+def container(job: dict[str, Any], results: dict[str, str] | None = None, trials: str | None = None) -> dict[str, Any]:
+    """The KFP container that runs the launcher on `job`; `results` maps a name to an output file,
+    `trials` is the file every trial of an Experiment goes to."""
     command = ["python3", "-c", launcher_source(), "--manifest", json.dumps(job, sort_keys=True, separators=(",", ":")),
                "--poll", str(POLL_SECONDS)]
     for name, path in sorted((results or {}).items()):
         command += ["--result", f"{name}={path}"]
+    if trials:
+        command += ["--trials-file", trials]
     return {"command": command, "image": LAUNCHER_IMAGE}
 
 
@@ -100,6 +108,8 @@ def rbac(project: Project, kinds: set[str]) -> list[dict[str, Any]]:
               "Experiment": ("kubeflow.org", "experiments")}
     rules = [{"apiGroups": [plural[k][0]], "resources": [plural[k][1]],
               "verbs": ["create", "delete", "get"]} for k in sorted(kinds)]
+    if "Experiment" in kinds:  # the launcher lists an Experiment's trials when it is done
+        rules.append({"apiGroups": ["kubeflow.org"], "resources": ["trials"], "verbs": ["list"]})
     name = f"{project.name}-launcher"
     meta = {"name": name, "namespace": project.namespace,
             "labels": {**project.labels, "app.kubernetes.io/managed-by": "mlopsdsl"}}

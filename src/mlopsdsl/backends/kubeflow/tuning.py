@@ -15,6 +15,7 @@ optuna, bayesianoptimization: scikit-optimize, cmaes/sobol: goptuna, hyperband).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from mlopsdsl.ir import Output, ParamRef, PathRef, Pipeline, Project, Step, StepOutputRef, Template
@@ -30,6 +31,7 @@ KATIB_NAME_ROOM = 40 - 5  # the webhook's 40 characters, less generateName's suf
 TRIAL_CONTAINER = "training"
 TRIAL_OUTPUTS = "/tmp/mlopsdsl/outputs"  # trials write their outputs here; Katib reads stdout
 SEARCH_SUFFIX = "-search"
+TRIALS = "trials"  # the Optuna search task's output: every trial, as JSON
 
 # After the command, print each metrics field as `name=value` for Katib's StdOut collector.
 REPORT = """\
@@ -59,8 +61,10 @@ def expand(project: Project) -> Pipeline:
     pipeline = project.pipeline
     assert pipeline is not None
     types = {p.name: p.type for p in project.params}
+    searches = {s.name: search_name(s) for s in pipeline.steps if s.tune is not None}
     steps: list[Step] = []
     for step in pipeline.steps:
+        step = _read_trials_from_search(step, searches)
         if step.tune is None:
             steps.append(step)
             continue
@@ -70,14 +74,36 @@ def expand(project: Project) -> Pipeline:
             "name": search_name(step), "id": step.id + SEARCH_SUFFIX, "cache": False,
             "command": tuple(_trial_arg(arg, tuned) for arg in step.command),
             "outputs": tuple(Output(name=best(p), type=types[p]) for p in sorted(tuned))
-            + (Output(name=best(step.tune.field), type=objective.fields[step.tune.field]),),
+            + (Output(name=best(step.tune.field), type=objective.fields[step.tune.field]),)
+            + (Output(name=TRIALS, type="str", description="every trial: parameters, metrics, state (JSON)"),),
         })
         refit = step.model_copy(update={
             "tune": None, "depends_on": tuple(sorted({*step.depends_on, search.name})),
+            "outputs": tuple(o for o in step.outputs if o.name != TRIALS),
             "command": tuple(_refit_arg(arg, tuned, search.name, types) for arg in step.command),
         })
         steps += [search, refit]
     return pipeline.model_copy(update={"steps": tuple(steps)})
+
+
+def _read_trials_from_search(step: Step, searches: dict[str, str]) -> Step:
+    """`steps.S.outputs.trials` is written by S's search task, not by the refit."""
+    refs = [*(i.source for i in step.inputs), *(p for a in step.command if not isinstance(a, str) for p in a.parts)]
+    readers = {searches[n.step] for n in refs
+               if isinstance(n, StepOutputRef) and n.step in searches and n.output == TRIALS}
+    if not readers:
+        return step
+
+    def moved(node):
+        if isinstance(node, StepOutputRef) and node.step in searches and node.output == TRIALS:
+            return node.model_copy(update={"step": searches[node.step]})
+        return node
+
+    return step.model_copy(update={
+        "inputs": tuple(i.model_copy(update={"source": moved(i.source)}) for i in step.inputs),
+        "command": tuple(a if isinstance(a, str) else Template(parts=tuple(map(moved, a.parts)))
+                         for a in step.command),
+        "depends_on": tuple(sorted({*step.depends_on, *readers}))})
 
 
 def _trial_arg(arg, tuned: set[str]):
@@ -102,6 +128,12 @@ def _refit_arg(arg, tuned: set[str], search: str, types: dict[str, str]):
 
 
 def refusal(step: Step) -> tuple[str, str] | None:
+    assert step.tune is not None
+    if step.tune.engine == "optuna":  # trials are subprocesses of the search task: its paths are theirs
+        if step.distributed is not None:
+            return ("`engine: optuna` on a distributed step (its trials would be multi-pod jobs)",
+                    "use `engine: katib`, whose trials can be TrainJobs")
+        return None
     artifacts = {i.name for i in step.inputs if i.is_artifact}
     for arg in step.command:
         for part in getattr(arg, "parts", ()):
@@ -195,3 +227,22 @@ def experiment(project: Project, search: Step, trial: dict[str, Any], primary: s
                          "labels": {"app.kubernetes.io/managed-by": "mlopsdsl", "mlopsdsl/step": search.id}},
             "spec": spec}
 
+
+
+def optuna_command(search: Step, trial_command: list[str], results: dict[str, str], trials_file: str,
+                   source: str) -> list[str]:
+    """The search task's command with `engine: optuna`: mlopsdsl.search around the trial command."""
+    tune = search.tune
+    assert tune is not None
+    space = {p.name: {k: v for k, v in (("kind", p.kind), ("low", p.low), ("high", p.high), ("step", p.step),
+                                         ("values", list(p.values) if p.values else None)) if v is not None}
+             for p in tune.params}
+    command = ["python3", "-c", source, "--space", json.dumps(space, sort_keys=True), "--objective", tune.field,
+               "--metrics", tune.output, "--goal", tune.goal, "--algorithm", tune.algorithm,
+               "--trials", str(tune.trials), "--parallel", str(tune.parallel), "--outputs", TRIAL_OUTPUTS,
+               "--trials-file", trials_file]
+    if tune.max_failed is not None:
+        command += ["--max-failed", str(tune.max_failed)]
+    for name, path in sorted(results.items()):
+        command += ["--result", f"{name}={path}"]
+    return [*command, "--", *trial_command]
