@@ -1,0 +1,1 @@
+"""House-price regression: the step programs of examples/minimal/minimal.yaml."""
