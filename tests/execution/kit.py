@@ -78,7 +78,7 @@ def run_module(project: Path, module: str, *args: str) -> str:
 class LocalRun:
     returncode: int
     output: str
-    root: Path
+    root: Path  # this run's own directory under the pipeline root
     decisions: dict[str, bool] = field(default_factory=dict)
 
     def executed(self, task: str) -> int:
@@ -86,7 +86,8 @@ class LocalRun:
         return len(re.findall(rf"Executing task .{{0,12}}'{re.escape(task)}'", self.output))
 
     def outputs(self, task: str, name: str) -> list[Path]:
-        return sorted(self.root.glob(f"*/{task}/{name}")) + sorted(self.root.glob(f"*/*/{task}/{name}"))
+        """TASK's output NAME (one per loop iteration: `for-loop-S-iteration-N/S/NAME`)."""
+        return sorted(self.root.glob(f"{task}/{name}")) + sorted(self.root.glob(f"*/{task}/{name}"))
 
 
 def kfp_local_run(pipeline: Path, project: Path, *arguments: str, cache: bool = False,
@@ -100,11 +101,13 @@ def kfp_local_run(pipeline: Path, project: Path, *arguments: str, cache: bool = 
         command.append("--cache")
     env = {**os.environ, **QUIET, "NO_COLOR": "1"}
     env.pop("PYTHONPATH", None)
+    before = set(root.iterdir()) if root.is_dir() else set()
     proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    runs = [p for p in root.iterdir() if p.is_dir() and p not in before and not p.name.startswith(".")]
     output = proc.stdout + proc.stderr
     output = re.sub(r"\x1b\[[0-9;]*m", "", output)
     decisions = {m["task"]: m["value"] == "True" for m in CEL_DECISION.finditer(output)}
-    return LocalRun(proc.returncode, output, root, decisions)
+    return LocalRun(proc.returncode, output, runs[0] if len(runs) == 1 else root, decisions)
 
 
 def registered_versions(project: Path, name: str) -> list[int]:

@@ -43,7 +43,7 @@ def churn(tmp_path_factory):
 
 def test_churn_registers_a_model_that_passes_the_gate(churn) -> None:
     project, pipeline = churn
-    run = kfp_local_run(pipeline, project, "min_accuracy=0.8", root=project / "run-pass")
+    run = kfp_local_run(pipeline, project, "min_accuracy=0.8", cache=True, root=project / "runs")
     assert run.returncode == 0, run.output[-4000:]
     [metrics] = run.outputs("evaluate", "metrics")
     accuracy = json.loads(metrics.read_text())["accuracy"]
@@ -61,9 +61,13 @@ def test_churn_registers_a_model_that_passes_the_gate(churn) -> None:
 def test_churn_gate_holds_back_a_model_below_the_bar(churn) -> None:
     project, pipeline = churn
     before = registered_versions(project, "churn-classifier")
-    run = kfp_local_run(pipeline, project, "min_accuracy=0.99", root=project / "run-hold")
+    # the same cache as the passing run: ingest reads a `uri:` source, so it and everything
+    # downstream run again (docs/targets/kubeflow.md "What caching reuses"), and so does on_exit
+    run = kfp_local_run(pipeline, project, "min_accuracy=0.99", cache=True, root=project / "runs")
     assert run.returncode == 0, run.output[-4000:]
     assert run.decisions == {"condition-register": False}
+    assert [run.executed(t) for t in ("ingest", "validate", "features", "train", "evaluate")] == [1] * 5
+    assert run.executed("on-exit") == 1 and "notify: pipeline churn finished" in run.output
     assert run.executed("register") == 0 and registered_versions(project, "churn-classifier") == before
     assert tracked_runs(project) >= 1  # train still logged its run
 

@@ -42,6 +42,36 @@ def check_params(ctx: CheckContext, symbols: Symbols) -> None:
                     ctx.error(codes.PARAM_DEFAULT_TYPE, f"choice {_show(choice)} is not a {kind}",
                               path + ("choices", i), hint=_type_hint(kind, choice))
         _check_range(ctx, name, param, kind)
+    _check_unattended(ctx, symbols)
+
+
+def unattended_triggers(ctx: CheckContext) -> list[str]:
+    """What starts the pipeline with no one to type a parameter value (push, schedule, drift)."""
+    triggers = []
+    github = ctx.section("ci").get("github")
+    github = github if isinstance(github, dict) else {}
+    if isinstance(github.get("train"), dict):
+        triggers.append("`ci.github.train` (a push)")
+    if isinstance(github.get("retrain"), dict):
+        triggers.append("`ci.github.retrain` (a schedule)")
+    if ctx.section("pipeline").get("schedule") is not None:
+        triggers.append("`pipeline.schedule`")
+    drift = ctx.section("monitoring").get("drift")
+    if isinstance(drift, dict) and drift.get("on_drift") == "retrain":
+        triggers.append("`monitoring.drift.on_drift: retrain`")
+    return triggers
+
+
+def _check_unattended(ctx: CheckContext, symbols: Symbols) -> None:
+    """KFP refuses a run that leaves a required pipeline input empty, and an automatic trigger
+    supplies no values: such runs would never start."""
+    missing = [n for n, p in symbols.params.items() if isinstance(p, dict) and p.get("default") is None]
+    triggers = unattended_triggers(ctx) if missing else []
+    for name in missing if triggers else ():
+        ctx.error(codes.PARAM_NEEDS_DEFAULT,
+                  f"parameter '{name}' has no default, but runs started by {' and '.join(triggers)} pass no "
+                  f"value for it: KFP refuses a run whose required input is missing",
+                  ("params", name), key=True, hint="give it a `default:` (a manual run can still override it)")
 
 
 def _check_range(ctx: CheckContext, name: str, param: dict[str, Any], kind: str) -> None:

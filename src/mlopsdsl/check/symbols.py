@@ -17,6 +17,7 @@ ARTIFACT_TYPES = frozenset({"Dataset", "Model", "Metrics", "ClassificationMetric
 SCALAR_TYPES = frozenset({"int", "float", "bool", "str"})
 # Fields a step inherits from `defaults:` (and from its component) unless it sets them.
 INHERITED = ("image", "resources", "retries", "cache", "timeout", "env")
+MERGED_BY_KEY = ("env", "resources")  # the others are replaced whole
 
 
 TRIALS = "trials"  # the output every tuned step has: the search's trials
@@ -107,18 +108,16 @@ def merge_defaults(step: dict[str, Any], defaults: dict[str, Any], component: di
     """Step fields win over the component's, which win over `defaults:`.
 
     `env` merges by variable name at each level, since a default LOG_LEVEL and a
-    step's own API key are both wanted.
+    step's own API key are both wanted; `resources` merges by key, so a step that
+    adds `gpu: 1` keeps the defaults' cpu and memory requests instead of none.
     """
     merged = dict(step)
     for key in INHERITED + (("run",) if component else ()):
         layers = [layer[key] for layer in (defaults, component or {}, step) if key in layer]
         if not layers:
             continue
-        if key == "env" and all(isinstance(layer, dict) for layer in layers):
-            env: dict[str, Any] = {}
-            for layer in layers:
-                env.update(layer)
-            merged[key] = env
+        if key in MERGED_BY_KEY and all(isinstance(layer, dict) for layer in layers):
+            merged[key] = {name: value for layer in layers for name, value in layer.items()}
         else:
             merged[key] = layers[-1]
     return merged

@@ -151,6 +151,9 @@ TUNE_GRID = _code("MLD624", "tune-grid", "Grid search needs a `step` for every f
 TUNE_PARAM_UNUSED = _code("MLD625", "tune-param-unused", "`tune` varies a parameter the step's `run` never reads: every trial would run the same command.", W)
 DISTRIBUTED_OPTION = _code("MLD626", "distributed-option", "A `distributed:` option that the chosen framework does not take.")
 
+# --- 67x, 80x-82x pipelines that run (issue 15): checks of what a run needs, `mlopsdsl run` ---------
+PARAM_NEEDS_DEFAULT = _code("MLD670", "param-needs-default", "A parameter has no default, but an automatic trigger (push, schedule, drift retrain) starts the pipeline with no value for it.")
+
 # --- 60x serving (rules from src/mlopsdsl/support.py, the KServe support matrix) -------
 SERVING_UNSERVABLE = _code("MLD601", "unservable-framework", "No KServe runtime serves the framework, or the named runtime cannot serve it (`custom` needs `runtime:`).")
 SERVING_PROTOCOL = _code("MLD602", "protocol-not-supported", "The runtime (named or auto-selected) does not speak the serving protocol; ONNX and Triton need v2.")

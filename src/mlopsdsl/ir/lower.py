@@ -26,6 +26,7 @@ class _Lowering:
         self.spec_path = spec_path
         environments = self.section("environments")
         self.environment = _environment(env, environments[env]) if env in environments else None
+        self.folded_data: set[str] = set()  # `data.X.uri` names folded to text (per step, see lower_step)
 
     def section(self, name: str) -> dict[str, Any]:
         value = self.data.get(name)
@@ -41,6 +42,7 @@ class _Lowering:
             value = getattr(env, parts[1], None) if env else None
             return value if value is not None else ""
         if root == "data" and len(parts) == 3 and parts[2] == "uri":
+            self.folded_data.add(parts[1])
             source = self.section("data").get(parts[1]) or {}
             if "uri" in source:
                 return self.text(("data", parts[1], "uri"), source["uri"])

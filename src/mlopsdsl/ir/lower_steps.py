@@ -17,18 +17,20 @@ def lower_step(low, step: StepDecl) -> m.Step:
     data, base = step.data, step.path
     graph = low.checked.graph
     depends = sorted(graph.predecessors(step.name)) if step.name in graph else []
+    low.folded_data = set()
+    command, inputs = tuple(_command(low, step)), tuple(_inputs(low, step))
+    env = tuple(lower_env(low, base + ("env",), data.get("env") or {}))
     return m.Step(
         name=step.name, id=step_id(step.name), description=str(data.get("description") or ""),
         image=low.plain(base + ("image",), data.get("image", "")),
-        command=tuple(_command(low, step)), inputs=tuple(_inputs(low, step)),
+        command=command, inputs=inputs, data_uris=tuple(sorted(low.folded_data)),
         outputs=tuple(m.Output(name=o.name, type=o.type, fields=dict(o.fields), description=o.description)
                       for o in step.outputs.values()),
         when=low.expr(base + ("when",)) if "when" in data else None,
         after=tuple(a for a in data.get("after") or () if isinstance(a, str)), depends_on=tuple(depends),
         for_each=_for_each(low, step), retry=_retry(data.get("retries")),
         timeout=seconds(data.get("timeout")), cache=bool(data.get("cache", True)),
-        env=tuple(lower_env(low, base + ("env",), data.get("env") or {})),
-        resources=lower_resources(data.get("resources")),
+        env=env, resources=lower_resources(data.get("resources")),
         node_selector={str(k): str(v) for k, v in (data.get("node_selector") or {}).items()},
         tolerations=tuple(data.get("tolerations") or ()),
         component=data.get("uses") if isinstance(data.get("uses"), str) else None,

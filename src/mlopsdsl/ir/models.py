@@ -146,6 +146,7 @@ class Step(_IR):
     command: tuple[Text, ...]  # `run`, argument by argument
     inputs: tuple[Input, ...] = ()
     outputs: tuple[Output, ...] = ()
+    data_uris: tuple[str, ...] = ()  # data sources whose `.uri` the step reads as text (folded into run/env)
     when: Optional[Expr] = None
     after: tuple[str, ...] = ()  # explicit ordering, step names
     depends_on: tuple[str, ...] = ()  # every upstream step (data edges and `after`), sorted

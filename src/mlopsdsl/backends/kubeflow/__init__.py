@@ -48,6 +48,8 @@ class KubeflowBackend(Backend):
             return []
         steps = {s.name: s for s in pipeline.steps}
         params = {p.name: p for p in project.params}
+        sources = {d.name: d for d in project.data}
+        uri_only = {s.name: data.uri_only_inputs(s, sources) for s in pipeline.steps}
         used: set[str] = {"exit-handler-1"}
 
         def unique(base: str) -> str:
@@ -84,7 +86,7 @@ class KubeflowBackend(Backend):
         executors: dict[str, Any] = {}
         platform: dict[str, Any] = {}
 
-        for source in data.referenced(project):
+        for source in data.referenced(project, uri_only):
             task = unique(data.task_base(source))
             spec = data.build(source, task)
             components[f"comp-{task}"], executors[f"exec-{task}"] = spec.component, spec.executor
@@ -103,12 +105,15 @@ class KubeflowBackend(Backend):
             if refused.intersection(step.depends_on):
                 refused.add(step.name)
                 continue
-            parts = self._step(step, task_name, tracking, executors, components, platform)
+            parts = self._step(step, task_name, tracking, executors, components, platform, uri_only[step.name])
             if parts is None:
                 refused.add(step.name)
                 continue
+            task = _task(step, task_name)
+            if data.reads_mutable(step, sources):
+                task["cachingOptions"] = {}
             try:
-                dag.place(step, task_name, _task(step, task_name), parts.bindings, unique)
+                dag.place(step, task_name, task, parts.bindings, unique)
             except ConditionError as exc:
                 self.unsupported(str(exc), step.span)
                 continue
@@ -124,9 +129,12 @@ class KubeflowBackend(Backend):
         exit_step = pipeline.on_exit
         if exit_step is not None:
             task_name = unique(exit_step.id)
-            parts = self._step(exit_step, task_name, tracking, executors, components, platform)
+            parts = self._step(exit_step, task_name, tracking, executors, components, platform, {})
             if parts is not None:
                 task = _task(exit_step, task_name)
+                # The exit step has no inputs that change between runs: cached, it would run once
+                # and then replay its first success (a notify that never notifies again).
+                task["cachingOptions"] = {}
                 task["dependentTasks"] = ["exit-handler-1"]
                 task["triggerPolicy"] = {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}
                 for binding in parts.bindings:
@@ -176,9 +184,10 @@ class KubeflowBackend(Backend):
         return out
 
     def _step(self, step: Step, task_name: str, tracking: tuple[EnvVar, ...], executors: dict[str, Any],
-              components: dict[str, Any], platform: dict[str, Any]) -> Optional[StepParts]:
+              components: dict[str, Any], platform: dict[str, Any], uri_inputs: dict[str, str]
+              ) -> Optional[StepParts]:
         try:
-            parts = build_step(step, f"exec-{task_name}", tracking)
+            parts = build_step(step, f"exec-{task_name}", tracking, uri_inputs)
         except StepError as exc:
             self.unsupported(str(exc), step.span)
             return None

@@ -93,11 +93,17 @@ def field_output(output: str, field_name: str) -> str:
     return f"{output}__{field_name}"
 
 
-def build_step(step: Step, label: str, tracking_env: tuple[EnvVar, ...]) -> StepParts:
+def build_step(step: Step, label: str, tracking_env: tuple[EnvVar, ...],
+               uri_inputs: dict[str, str] | None = None) -> StepParts:
+    """`uri_inputs`: data inputs read only by URI (input name -> URI), passed as string parameters."""
+    uri_inputs = uri_inputs or {}
     inputs = {i.name: i for i in step.inputs}
     outputs = {o.name: o for o in step.outputs}
     parts = StepParts(component={}, executor={})
     for inp in step.inputs:
+        if inp.name in uri_inputs:
+            parts.bindings.append(Binding(inp.name, False, "str", None, uri_inputs[inp.name]))
+            continue
         constant = types.constant(inp.source.value, inp.type) if isinstance(inp.source, Lit) else None
         source = None if isinstance(inp.source, Lit) else inp.source
         parts.bindings.append(Binding(inp.name, inp.is_artifact, inp.type, source, constant))
@@ -105,6 +111,8 @@ def build_step(step: Step, label: str, tracking_env: tuple[EnvVar, ...]) -> Step
 
     def placeholder(node: Expr) -> str:
         if isinstance(node, PathRef):
+            if node.direction == "input" and node.name in uri_inputs:
+                return f"{{{{$.inputs.parameters['{node.name}']}}}}"
             return _path_placeholder(node, inputs, outputs)
         if isinstance(node, Lit):
             return str(node.value)

@@ -1,8 +1,9 @@
 """`data:` sources a step reads -> one task each at the top of the pipeline.
 
-A `uri:` source becomes a KFP importer (`dsl.importer` in kfp terms): no pod,
-the URI is registered as a Dataset artifact and handed to the steps that read
-it. A `dvc:` source becomes a generated fetch step that runs
+A `uri:` source read as an artifact becomes a KFP importer (`dsl.importer` in kfp
+terms): no pod, the URI is registered as a Dataset artifact (anew each run: the
+data at a URI changes) and handed to the steps that read it; one read only by
+`.uri` is passed as a string and needs no task. A `dvc:` source becomes a generated fetch step that runs
 `dvc get --rev REV REPO PATH -o <artifact path>` in DVC_IMAGE: the revision is
 pinned by the spec, so the step is cacheable and its output is a Dataset like
 any other. The tasks sit in the top DAG (inside the exit handler when there is
@@ -14,9 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mlopsdsl.ir import Project
-from mlopsdsl.ir import DataRef
-from mlopsdsl.ir import DataSource
+from mlopsdsl.ir import DataRef, DataSource, PathRef, Project, Step, Template, walk
 
 from .topology import step_refs
 from .types import DVC_IMAGE, artifact_type, dns_name
@@ -30,12 +29,49 @@ class DataTask:
     output: str  # the output artifact key
 
 
-def referenced(project: Project) -> list[DataSource]:
-    """The data sources some step reads, in declared order (unread ones need no task)."""
+def referenced(project: Project, uri_only: dict[str, dict[str, str]]) -> list[DataSource]:
+    """The data sources some step reads as an artifact, in declared order (unread ones, and ones
+    read only by URI, need no task)."""
     assert project.pipeline is not None
-    names = {node.name for step in project.pipeline.steps for node in step_refs(step)
-             if isinstance(node, DataRef)}
+    names = {inp.source.name for step in project.pipeline.steps for inp in step.inputs
+             if isinstance(inp.source, DataRef) and inp.name not in uri_only.get(step.name, {})}
+    names |= {node.name for step in project.pipeline.steps for node in _non_input_refs(step)
+              if isinstance(node, DataRef)}
     return [source for source in project.data if source.name in names]
+
+
+def _non_input_refs(step: Step):
+    inputs = {id(node) for inp in step.inputs for node in walk(inp.source)}
+    return (node for node in step_refs(step) if id(node) not in inputs)
+
+
+def uri_only_inputs(step: Step, sources: dict[str, DataSource]) -> dict[str, str]:
+    """Inputs bound to a `uri:` source that `run` reads only as `.uri`: input name -> the URI.
+
+    An input artifact is downloaded into the pod by the KFP launcher before the command starts;
+    for a data-lake prefix that is a copy of the lake. Read by URI only, the step gets the URI
+    as a plain string parameter instead, and nothing is copied.
+    """
+    attrs: dict[str, set[str]] = {}
+    for arg in step.command:
+        for part in arg.parts if isinstance(arg, Template) else ():
+            for node in () if isinstance(part, str) else walk(part):
+                if isinstance(node, PathRef) and node.direction == "input":
+                    attrs.setdefault(node.name, set()).add(node.attr)
+    out = {}
+    for inp in step.inputs:
+        source = sources.get(inp.source.name) if isinstance(inp.source, DataRef) else None
+        if source is not None and source.uri is not None and attrs.get(inp.name, set()) <= {"uri"}:
+            out[inp.name] = source.uri
+    return out
+
+
+def reads_mutable(step: Step, sources: dict[str, DataSource]) -> bool:
+    """Does the step read a `uri:` source (by artifact or by URI)? What lies at a URI can change
+    between runs while the task's cache key stays the same, so such a step is never cached; a
+    `dvc:` source is pinned to a revision and may be."""
+    names = set(step.data_uris) | {n.name for n in step_refs(step) if isinstance(n, DataRef)}
+    return any(sources[n].uri is not None for n in names if n in sources)
 
 
 def task_base(source: DataSource) -> str:
@@ -50,8 +86,9 @@ def build(source: DataSource, task: str) -> DataTask:
             component={"executorLabel": f"exec-{task}",
                        "inputDefinitions": {"parameters": {"uri": {"parameterType": "STRING"}}},
                        "outputDefinitions": {"artifacts": {"artifact": {"artifactType": dataset}}}},
-            executor={"importer": {"artifactUri": {"constant": uri}, "typeSchema": dataset}},
-            task={"cachingOptions": {"enableCache": True}, "componentRef": {"name": f"comp-{task}"},
+            # reimport: a new artifact each run, so the readers' cache keys change with each import
+            executor={"importer": {"artifactUri": {"constant": uri}, "reimport": True, "typeSchema": dataset}},
+            task={"cachingOptions": {}, "componentRef": {"name": f"comp-{task}"},
                   "inputs": {"parameters": {"uri": {"runtimeValue": {"constant": uri}}}},
                   "taskInfo": {"name": task}},
             output="artifact")
