@@ -147,3 +147,10 @@ def _write(tmp_path, text: str):
     spec = tmp_path / "spec.yaml"
     spec.write_text(text)
     return spec
+
+
+def test_an_environment_removes_a_field_with_null() -> None:
+    base = driver.build_ir(str(EXAMPLES / "churn/churn.yaml")).ir
+    local = driver.build_ir(str(EXAMPLES / "churn/churn.yaml"), env="local").ir
+    assert base.pipeline.step("train").tune is not None
+    assert local.pipeline.step("train").tune is None  # `pipeline.steps.train.tune: null`

@@ -3,7 +3,7 @@
 `--env NAME` compiles the spec with `environments.NAME.set` applied: each key
 is a dotted path into the spec (`serving.replicas.min`, `pipeline.steps.train.
 resources.memory`, `serving.variants.0.weight`) and its value replaces what is
-there. The overlaid spec then goes through the schema and every check again,
+there; `null` removes the field (`pipeline.steps.train.tune: null`). The overlaid spec then goes through the schema and every check again,
 with an `OverlayIndex` that reports an overridden value at its `set` entry.
 """
 
@@ -51,6 +51,9 @@ def apply_overlay(data: dict[str, Any], index: SourceIndex, env_name: str
         if target is None:
             continue
         container, path = target
+        if value is None and isinstance(container, dict):
+            container.pop(path[-1], None)  # `null` removes the field: back to its default
+            continue
         container[path[-1]] = copy.deepcopy(value)
         overrides[path] = origin
     return result, overrides, problems

@@ -2,7 +2,9 @@
 
 The model artifact is a directory holding `model.json` (one of the file names the KServe
 xgboost runtime loads) and `features.json` (the column order the transformer must send).
-When MLFLOW_TRACKING_URI is set the run's parameters, training loss and model files are logged.
+`--val-metrics` gets 5-fold cross-validated AUC and log loss on the train split (the tuning
+objective); each is also printed as `name=value` for Katib's StdOut metrics collector.
+When MLFLOW_TRACKING_URI is set the run's parameters, metrics and model files are logged.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import xgboost as xgb
 
 from churn import table
+from churn.ingest import local_path
 
 
 def flag(text: str) -> bool:
@@ -34,8 +37,9 @@ def main() -> None:
     ap.add_argument("--balanced", type=flag, default=True)
     ap.add_argument("--rounds", type=int, default=150)
     ap.add_argument("--model", required=True)
+    ap.add_argument("--val-metrics", help="where to write the cross-validation metrics (JSON)")
     args = ap.parse_args()
-    data = table.read(args.train)
+    data = table.read(local_path(args.train))
     x, names = table.matrix(data)
     y = data[table.LABEL]
     positives = max(float(y.sum()), 1.0)
@@ -44,6 +48,14 @@ def main() -> None:
               "scale_pos_weight": (len(y) - positives) / positives if args.balanced else 1.0}
     history: dict = {}
     dtrain = xgb.DMatrix(x, label=y, feature_names=names)
+    folds = xgb.cv({**params, "eval_metric": ["logloss", "auc"]}, dtrain, num_boost_round=args.rounds, nfold=5,
+                   stratified=True, seed=0)
+    validation = {"auc": float(folds["test-auc-mean"].iloc[-1]), "logloss": float(folds["test-logloss-mean"].iloc[-1])}
+    for name, value in validation.items():
+        print(f"{name}={value:.6f}")
+    if args.val_metrics:
+        Path(args.val_metrics).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.val_metrics).write_text(json.dumps(validation, sort_keys=True))
     booster = xgb.train(params, dtrain, num_boost_round=args.rounds, evals=[(dtrain, "train")],
                         evals_result=history, verbose_eval=False)
     out = Path(args.model)
@@ -52,10 +64,10 @@ def main() -> None:
     (out / "features.json").write_text(json.dumps(names))
     loss = float(history["train"]["logloss"][-1])
     print(f"train: {len(y)} rows, {args.rounds} rounds, final train logloss {loss:.4f}; saved {out}")
-    log_to_mlflow(params, loss, out)
+    log_to_mlflow(params, {"train_logloss": loss, **{f"cv_{k}": v for k, v in validation.items()}}, out)
 
 
-def log_to_mlflow(params: dict, loss: float, model_dir: Path) -> None:
+def log_to_mlflow(params: dict, metrics: dict, model_dir: Path) -> None:
     if not os.environ.get("MLFLOW_TRACKING_URI"):
         print("train: MLFLOW_TRACKING_URI is not set; not tracking")
         return
@@ -63,7 +75,7 @@ def log_to_mlflow(params: dict, loss: float, model_dir: Path) -> None:
 
     with mlflow.start_run(run_name="train") as run:
         mlflow.log_params(params)
-        mlflow.log_metric("train_logloss", loss)
+        mlflow.log_metrics(metrics)
         mlflow.log_artifacts(str(model_dir), artifact_path="model")
     print(f"train: MLflow run {run.info.run_id}")
 
