@@ -16,6 +16,8 @@ from mlopsdsl import cli
 
 MINIMAL = (EXAMPLES / "minimal" / "minimal.yaml").read_text(encoding="utf-8")
 ALERT = "${{ serving.error_rate > 5% }}"
+# the line of `version:` in the example: the params these tests insert right after it start one below
+VERSION_LINE = MINIMAL.splitlines().index("  version: 0.1.0") + 1
 
 
 def _spec(tmp_path, *replacements: tuple[str, str]) -> str:
@@ -75,7 +77,7 @@ def test_a_yaml_number_no_target_can_hold_is_refused_where_it_is(capsys, tmp_pat
                             + number + "}\n"))
     exit_code, output = run(capsys, "validate", spec)
     assert exit_code == 1 and codes_in(output) == [code], output
-    assert "spec.yaml:15:29" in output
+    assert f"spec.yaml:{VERSION_LINE + 2}:29" in output
 
 
 def test_the_largest_64_bit_integer_is_a_number(capsys, tmp_path):
@@ -117,7 +119,8 @@ def test_item_outside_a_for_each_step_is_an_unknown_name(capsys, tmp_path):
     spec = _spec(tmp_path, ("      outputs: {table: Dataset}", '      outputs: {table: Dataset}\n      env: {X: "${{ item }}"}'))
     code, output = run(capsys, "validate", spec)
     assert code == 1 and codes_in(output) == ["MLD503"] and "only in a step with `for_each`" in output
-    assert "spec.yaml:29:21" in output
+    line = MINIMAL.splitlines().index("      outputs: {table: Dataset}      # a file the next steps can consume") + 2
+    assert f"spec.yaml:{line}:21" in output
 
 
 def test_a_refused_step_does_not_crash_the_steps_that_consume_it(capsys, tmp_path):
@@ -136,7 +139,8 @@ def test_non_finite_numbers_are_refused_where_they_are_written_and_later_checks_
                             "  b: {type: float, default: 0.5, min: -.inf, max: .inf}\n"))
     code, output = run(capsys, "validate", spec, "--format", "concise")
     assert code == 1 and codes_in(output) == ["MLD115"] * 3, output
-    assert {"spec.yaml:15:29", "spec.yaml:16:39", "spec.yaml:16:51"} <= set(re.findall(r"spec\.yaml:\d+:\d+", output))
+    a, b = VERSION_LINE + 2, VERSION_LINE + 3
+    assert {f"spec.yaml:{a}:29", f"spec.yaml:{b}:39", f"spec.yaml:{b}:51"} <= set(re.findall(r"spec\.yaml:\d+:\d+", output))
     code, output = run(capsys, "validate", spec, "--emit-ir")
     assert code == 1 and "NaN" not in output  # no IR: `--emit-ir` never prints a NaN that is not JSON
 
