@@ -58,7 +58,7 @@ def check_spec(ctx: CheckContext) -> CheckedSpec:
     check_tool_install(ctx)
     exprs = check_expressions(ctx, symbols)
     check_steps(ctx, symbols, exprs)
-    check_training(ctx, symbols)
+    check_training(ctx, symbols, exprs)
     check_serving_rules(ctx, exprs)
     check_drift(ctx)
     check_drift_job(ctx)

@@ -11,8 +11,10 @@ import math
 from typing import Any
 
 from mlopsdsl.check.context import CheckContext, did_you_mean, known
+from mlopsdsl.check.exprs import ExprTable
 from mlopsdsl.check.symbols import StepDecl, Symbols
 from mlopsdsl.diagnostics import codes
+from mlopsdsl.expr import ast
 
 SPACE_KINDS = ("uniform", "loguniform", "int", "choice")
 # search kind -> the parameter types it can vary
@@ -20,13 +22,13 @@ KIND_TYPES = {"uniform": ("float",), "loguniform": ("float",), "int": ("int",), 
 RAY_ONLY = ("ray",)
 
 
-def check_training(ctx: CheckContext, symbols: Symbols) -> None:
+def check_training(ctx: CheckContext, symbols: Symbols, exprs: ExprTable) -> None:
     params = ctx.section("params")
     for step in symbols.all_steps():
         if isinstance(step.data.get("distributed"), dict):
             _distributed(ctx, step)
         if isinstance(step.data.get("tune"), dict):
-            _tune(ctx, step, params)
+            _tune(ctx, step, params, _params_in_run(step, exprs))
 
 
 def _distributed(ctx: CheckContext, step: StepDecl) -> None:
@@ -46,9 +48,8 @@ def space_kind(space: dict[str, Any]) -> str | None:
     return kinds[0] if len(kinds) == 1 else None
 
 
-def _tune(ctx: CheckContext, step: StepDecl, params: dict[str, Any]) -> None:
+def _tune(ctx: CheckContext, step: StepDecl, params: dict[str, Any], used: set[str]) -> None:
     tune, path = step.data["tune"], step.path + ("tune",)
-    used = _params_in_run(step.data.get("run"))
     combinations = 1.0
     for name, space in (tune.get("params") or {}).items():
         where = path + ("params", name)
@@ -121,7 +122,15 @@ def _objective(ctx: CheckContext, step: StepDecl, tune: dict[str, Any], path: tu
                   hint=did_you_mean(field, decl.fields) or "declare it: `fields: {" + field + ": float}`")
 
 
-def _params_in_run(run: Any) -> set[str]:
-    text = " ".join(a for a in run if isinstance(a, str)) if isinstance(run, list) else ""
-    return {word.split("params.", 1)[1].split()[0].rstrip("}") for word in text.split("${{")[1:]
-            if "params." in word}
+def _params_in_run(step: StepDecl, exprs: ExprTable) -> set[str]:
+    """The `params.X` the step's `run` reads, from the checked expressions of its arguments."""
+    run = step.path + ("run",)
+    found = set()
+    for path, checked in exprs.by_path.items():
+        if path[: len(run)] != run:
+            continue
+        for expression in checked.parsed.expressions:
+            if expression.node is not None:
+                found.update(n.parts[1] for n in ast.names(expression.node)
+                             if n.parts[0] == "params" and len(n.parts) > 1)
+    return found
