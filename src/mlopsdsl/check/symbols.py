@@ -11,13 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlopsdsl.check.context import CheckContext
+from mlopsdsl.language import INHERITED, STEP_FIELDS
 from mlopsdsl.source import Path
 
-ARTIFACT_TYPES = frozenset({"Dataset", "Model", "Metrics", "ClassificationMetrics", "HTML", "Markdown", "Artifact"})
-SCALAR_TYPES = frozenset({"int", "float", "bool", "str"})
-# Fields a step inherits from `defaults:` (and from its component) unless it sets them.
-INHERITED = ("image", "resources", "retries", "cache", "timeout", "env")
-MERGED_BY_KEY = ("env", "resources")  # the others are replaced whole
+# `defaults:` and a component merge into these key by key (a step's own `gpu:` keeps the default cpu).
+MERGED_BY_KEY = tuple(key for key in INHERITED if STEP_FIELDS[key].merge)
 
 
 TRIALS = "trials"  # the output every tuned step has: the search's trials

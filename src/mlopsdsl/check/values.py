@@ -13,7 +13,7 @@ from typing import Any, Iterator
 from mlopsdsl.check.context import CheckContext
 from mlopsdsl.check.symbols import Symbols
 from mlopsdsl.diagnostics import codes
-from mlopsdsl.expr.units import duration_too_long, parse_cpu, parse_duration, parse_memory
+from mlopsdsl.expr.units import cron_fields, duration_too_long, parse_cpu, parse_duration, parse_memory
 from mlopsdsl.source import Path
 
 
@@ -21,7 +21,7 @@ def cron_problem(expression: str) -> str | None:
     """Why a 5-field cron expression is invalid, or None (parsed by cronsim, as cron reads it)."""
     from cronsim import CronSim, CronSimError
 
-    fields = expression.split()
+    fields = cron_fields(expression).split()
     if len(fields) != 5:
         return f"a cron schedule has 5 fields (minute hour day-of-month month day-of-week), not {len(fields)}"
     try:

@@ -18,7 +18,7 @@ from functools import lru_cache
 from mlopsdsl.charset import describe, first_unsafe
 from mlopsdsl.diagnostics import Code, codes
 from mlopsdsl.expr import ast
-from mlopsdsl.expr.units import MAX_INT, in_range, parse_duration, parse_memory, parse_percent
+from mlopsdsl.expr.units import MAX_INT, grammar_terminals, in_range, parse_duration, parse_memory, parse_percent
 from mlopsdsl.resources import grammar_text
 
 # Every later stage (type checking, lowering, CEL, PromQL, shell) walks a tree recursively, a few
@@ -257,7 +257,7 @@ def _lark():
     # The analysed LALR tables are cached (lark checks the grammar's hash), which saves ~70 ms on
     # every later run; never in the shared temp directory (cache=True), whose pickle anyone can plant.
     cache = private_file(f"expressions-lark{lark.__version__}-py{sys.version_info[0]}{sys.version_info[1]}.cache")
-    return lark.Lark(grammar_text(), parser="lalr", propagate_positions=True,
+    return lark.Lark(grammar_text() + grammar_terminals(), parser="lalr", propagate_positions=True,
                      maybe_placeholders=True, transformer=_Builder(), cache=cache or False)
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlopsdsl.language.steps import ARTIFACT_TYPES, VALUE_TYPES
+
 
 @dataclass(frozen=True, slots=True)
 class Type:
@@ -51,8 +53,8 @@ INT, FLOAT, BOOL, STR = Type("int"), Type("float"), Type("bool"), Type("str")
 DURATION, PERCENT, CPU, MEMORY = Type("duration"), Type("percent"), Type("cpu"), Type("memory")
 SECRET, UNKNOWN = Type("secret"), Type("unknown")
 UNIT_NAMES = frozenset({"duration", "percent", "cpu", "memory"})
-SCALAR_NAMES = frozenset({"int", "float", "bool", "str"}) | UNIT_NAMES
-ARTIFACT_NAMES = ("Dataset", "Model", "Metrics", "ClassificationMetrics", "HTML", "Markdown", "Artifact")
+SCALAR_NAMES = frozenset(VALUE_TYPES) | UNIT_NAMES
+ARTIFACT_NAMES = tuple(ARTIFACT_TYPES)
 DATASET, MODEL, METRICS, CLASSIFICATION_METRICS, HTML, MARKDOWN, ARTIFACT = (Type(n) for n in ARTIFACT_NAMES)
 _BY_NAME = {t.name: t for t in (INT, FLOAT, BOOL, STR, DURATION, PERCENT, CPU, MEMORY, SECRET, UNKNOWN,
                                 DATASET, MODEL, METRICS, CLASSIFICATION_METRICS, HTML, MARKDOWN, ARTIFACT)}

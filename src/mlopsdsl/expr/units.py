@@ -30,13 +30,43 @@ MEMORY_UNITS: dict[str, int] = {
 MAX_INT = 2**63 - 1
 MAX_DURATION_SECONDS = MAX_INT / 1e9
 
+# The syntax of each kind of value, as regular expressions without anchors. The JSON Schema's
+# formats (`mlopsdsl.language.formats`), the expression grammar's literal tokens
+# (`grammar_terminals`) and the parsers below are all built from these, so `1.5h` and `1h30m`
+# are durations in a `timeout:` and inside `${{ }}` alike.
+NUMBER = r"[0-9]+(?:\.[0-9]+)?"
+_DURATION_UNIT = "(?:" + "|".join(sorted(DURATION_UNITS, key=len, reverse=True)) + ")"
+_MEMORY_SUFFIX = "(?:" + "|".join(u for u in MEMORY_UNITS if u) + ")"
+# A duration may chain units (`1h30m`), as Go's time.ParseDuration (and so Kubernetes) reads them.
+DURATION_SYNTAX = f"(?:{NUMBER}{_DURATION_UNIT})+"
+PERCENT_SYNTAX = f"{NUMBER}%"
+# A field's percentage is a share of something: 0% to 100%.
+PERCENT_0_100_SYNTAX = r"(?:100(?:\.0+)?|[0-9]{1,2}(?:\.[0-9]+)?)%"
+# Millicores are whole (Kubernetes has no precision below 1m); cores may have a fraction.
+CPU_SYNTAX = r"[0-9]+m|" + NUMBER
+MEMORY_SYNTAX = f"{NUMBER}{_MEMORY_SUFFIX}?"
+
 _NUMBER = r"([0-9]+(?:\.[0-9]+)?)"
 _DURATION_RE = re.compile(_NUMBER + r"(ms|s|m|h|d)")
-# A K8s duration field may chain units (`1h30m`), as Go's time.ParseDuration does.
-_CHAINED_DURATION_RE = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h|d))+")
+_CHAINED_DURATION_RE = re.compile(DURATION_SYNTAX)
 _PERCENT_RE = re.compile(_NUMBER + r"%")
-_CPU_RE = re.compile(_NUMBER + r"(m?)")
+_CPU_RE = re.compile(r"([0-9]+)(m)|" + _NUMBER + "()")
 _MEMORY_RE = re.compile(_NUMBER + r"(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|)")
+
+
+def grammar_terminals() -> str:
+    """The expression grammar's literal tokens, in lark syntax (appended to grammar/expressions.lark).
+
+    A number with a unit is one token that outranks plain numbers and must not run into a name.
+    In an expression `m` is minutes: `5m` is a duration, never 5 milli-cores (no built-in name
+    has a cpu type). `E` before a signed exponent is a float's exponent (`2.5E-1`), not exabytes,
+    and memory needs its suffix (a bare number is an INT).
+    """
+    end = "(?![A-Za-z0-9_])"
+    memory = _MEMORY_SUFFIX.replace("|E)", "|E(?![+-][0-9]))")
+    return (f"DURATION.3: /{DURATION_SYNTAX}{end}/\n"
+            f"PERCENT.3: /{PERCENT_SYNTAX}/\n"
+            f"QUANTITY.3: /{NUMBER}{memory}{end}/\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +141,11 @@ def parse_cpu(text: str | int | float) -> Cpu | None:
         return Cpu(float(text), str(text)) if 0 <= text <= MAX_INT else None  # NaN and inf fail too
     text = text.strip()
     match = _CPU_RE.fullmatch(text)
-    if not match or not in_range(float(match.group(1))):
+    if not match or not in_range(float(match.group(1) or match.group(3))):
         return None
-    value = float(match.group(1))
-    return Cpu(value / 1000.0 if match.group(2) else value, text)
+    if match.group(2):
+        return Cpu(int(match.group(1)) / 1000.0, text)
+    return Cpu(float(match.group(3)), text)
 
 
 def parse_memory(text: str | int) -> Memory | None:
@@ -134,3 +165,18 @@ def parse_memory(text: str | int) -> Memory | None:
 def format_number(value: float) -> str:
     """`250.0` -> `250`, `0.5` -> `0.5`: how a suggested literal should read."""
     return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+# Cron's shorthands, as Kubernetes CronJobs read them (robfig/cron); GitHub Actions' `schedule`
+# knows only the 5 fields, so the lowering writes every schedule in its 5-field form.
+CRON_MACROS: dict[str, str] = {
+    "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@hourly": "0 * * * *",
+}
+CRON_SYNTAX = ("(?:" + "|".join(CRON_MACROS) + r")|\s*[0-9*,/?A-Za-z-]+(?:\s+[0-9*,/?A-Za-z-]+){4}\s*")
+
+
+def cron_fields(text: str) -> str:
+    """A schedule in its 5-field form (`@daily` -> `0 0 * * *`); other text as written, trimmed."""
+    text = text.strip()
+    return CRON_MACROS.get(text, text)

@@ -11,7 +11,9 @@ from typing import Any
 
 from mlopsdsl.check import CheckedSpec
 from mlopsdsl.check.symbols import StepDecl
-from mlopsdsl.expr.units import parse_duration, parse_percent
+from mlopsdsl import language
+from mlopsdsl.expr.units import cron_fields, parse_duration, parse_percent
+from mlopsdsl.language import setting
 from mlopsdsl.ir import models as m
 from mlopsdsl.ir.expr import Expr, Lit, ParamRef, SecretRef, Template
 from mlopsdsl.ir.lower_expr import lit_text, lower_checked
@@ -96,7 +98,7 @@ class _Lowering:
     def project(self) -> m.Project:
         metadata = self.section("metadata")
         return m.Project(
-            name=metadata["name"], version=str(metadata.get("version", "0.0.0")),
+            name=metadata["name"], version=str(setting(metadata, "metadata.version")),
             description=metadata.get("description", ""), owners=tuple(metadata.get("owners") or ()),
             labels={str(k): str(v) for k, v in (metadata.get("labels") or {}).items()},
             annotations={str(k): str(v) for k, v in (metadata.get("annotations") or {}).items()},
@@ -123,7 +125,8 @@ class _Lowering:
         dvc = source.get("dvc")
         return m.DataSource(
             name=name, uri=self.plain(("data", name, "uri"), source["uri"]) if "uri" in source else None,
-            dvc=m.DvcSource(repo=dvc["repo"], path=dvc["path"], rev=str(dvc["rev"])) if dvc else None,
+            dvc=m.DvcSource(repo=dvc["repo"], path=dvc["path"], rev=str(setting(dvc, "data.*.dvc.rev")))
+            if dvc else None,
             columns={str(k): str(v) for k, v in (source.get("schema") or {}).items()},
             format=source.get("format"), description=source.get("description", ""),
             span=self.span(("data", name)))
@@ -159,14 +162,14 @@ class _Lowering:
             return None
         train, deploy, retrain = (github.get(k) or {} for k in ("train", "deploy", "retrain"))
         return m.GitHubCI(
-            on=github.get("on") or {"push": {"branches": ["main"]}, "pull_request": {}},
-            python=str(github.get("python", "3.11")), mlopsdsl=tool_install(github.get("mlopsdsl")),
+            on=github.get("on") or language.default("ci.github.on"),
+            python=str(setting(github, "ci.github.python")), mlopsdsl=tool_install(github.get("mlopsdsl")),
             install=tuple(github.get("install") or ()),
-            test=tuple(github.get("test") or ()), runs_on=github.get("runs_on", "ubuntu-latest"),
+            test=tuple(github.get("test") or ()), runs_on=setting(github, "ci.github.runs_on"),
             train_on_branch=train.get("on_branch"), train_environment=train.get("environment"),
             deploy_environments=tuple(deploy.get("environments") or ()),
-            retrain_schedule=retrain.get("schedule"), retrain_environment=retrain.get("environment"),
-            span=self.span(("ci", "github")))
+            retrain_schedule=cron_fields(retrain["schedule"]) if "schedule" in retrain else None,
+            retrain_environment=retrain.get("environment"), span=self.span(("ci", "github")))
 
     def patch(self, i: int, patch: dict[str, Any]) -> m.Patch:
         select = patch.get("select") or {}
@@ -183,7 +186,8 @@ def tool_install(raw: Any) -> m.ToolInstall | None:
     spec = raw if isinstance(raw, dict) else {"install": raw}
     install = str(spec["install"])
     requirement = f"mlopsdsl @ {install}" if "://" in install else f"mlopsdsl=={install}"
-    return m.ToolInstall(requirement=requirement, index=spec.get("index"), python=str(spec.get("python", "3.12")))
+    return m.ToolInstall(requirement=requirement, index=spec.get("index"),
+                         python=str(setting(spec, "ci.github.mlopsdsl.python")))
 
 
 def _render(expr: Expr) -> str:
@@ -193,13 +197,13 @@ def _render(expr: Expr) -> str:
 
 
 def _environment(name: str, env: dict[str, Any]) -> m.Environment:
-    return m.Environment(name=name, namespace=env.get("namespace") or "default", kfp_host=env.get("kfp_host"),
-                         approval=bool(env.get("approval")), url=env.get("url"))
+    return m.Environment(name=name, namespace=setting(env, "environments.*.namespace"), kfp_host=env.get("kfp_host"),
+                         approval=bool(setting(env, "environments.*.approval")), url=env.get("url"))
 
 
 def _model(model: dict[str, Any]) -> m.ModelInfo:
-    return m.ModelInfo(name=model.get("name", ""), task=model.get("task", "other"),
-                       framework=model.get("framework", "custom"), description=model.get("description", ""))
+    return m.ModelInfo(name=model.get("name", ""), task=setting(model, "model.task"),
+                       framework=setting(model, "model.framework"), description=model.get("description", ""))
 
 
 def _param(name: str, param: dict[str, Any]) -> m.Param:

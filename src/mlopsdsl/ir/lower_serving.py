@@ -8,6 +8,8 @@ from mlopsdsl.ir import models as m
 from mlopsdsl.ir.expr import DataRef, StepOutputRef
 from mlopsdsl.ir.lower import percent_number, seconds
 from mlopsdsl.ir.lower_steps import lower_env, lower_resources
+from mlopsdsl.expr.units import cron_fields
+from mlopsdsl.language import setting
 from mlopsdsl.support import grpc_port
 
 
@@ -16,10 +18,10 @@ def lower_serving(low) -> m.Serving:
     model = low.expr(("serving", "model")) if "model" in serving else None
     replicas = serving.get("replicas") or {}
     autoscaling = serving.get("autoscaling") or {}
-    framework = low.section("model").get("framework", "custom")
-    minimum = int(replicas.get("min", 1))
-    protocol = serving.get("protocol", "v1")
-    mode = serving.get("deployment_mode", "serverless")
+    framework = setting(low.section("model"), "model.framework")
+    minimum = int(setting(replicas, "serving.replicas.min"))
+    protocol = setting(serving, "serving.protocol")
+    mode = setting(serving, "serving.deployment_mode")
     return m.Serving(
         name=serving["name"], namespace=low.environment.namespace if low.environment else "default",
         model_step=model.step if isinstance(model, StepOutputRef) else None,
@@ -58,15 +60,16 @@ def _rollout(low, rollout: dict[str, Any]) -> m.Rollout:
                      no_traffic=_no_traffic(rollout.get("no_traffic")), span=low.span(("serving", "rollout")))
 
 
+_NO_TRAFFIC = "serving.rollout.no_traffic."
+
+
 def _no_traffic(raw: Any) -> m.NoTraffic:
     if not isinstance(raw, dict):
         return m.NoTraffic()
     probe = raw.get("probe") or {}
-    default = m.NoTraffic()
-    return m.NoTraffic(min_requests=int(raw.get("min_requests", default.min_requests)),
-                       action=raw.get("action", default.action), probe_body=probe.get("body"),
-                       probe_requests=int(probe.get("requests", raw.get("min_requests", default.min_requests)))
-                       if probe else 0)
+    minimum = int(setting(raw, _NO_TRAFFIC + "min_requests"))
+    return m.NoTraffic(min_requests=minimum, action=setting(raw, _NO_TRAFFIC + "action"), probe_body=probe.get("body"),
+                       probe_requests=int(probe.get("requests", minimum)) if probe else 0)
 
 
 def _variant(low, i: int, variant: dict[str, Any], framework: str) -> m.Variant:
@@ -81,23 +84,27 @@ def lower_monitoring(low) -> m.Monitoring:
     monitoring = low.section("monitoring")
     prometheus = monitoring.get("prometheus") or {}
     # where Prometheus, Alertmanager and the Pushgateway run (kube-prometheus-stack's usual home)
-    namespace = prometheus.get("namespace") or "monitoring"
+    namespace = setting(prometheus, "monitoring.prometheus.namespace")
     return m.Monitoring(
         namespace=namespace,
         alerts=tuple(_alert(low, i, a) for i, a in enumerate(monitoring.get("alerts") or [])),
         drift=_drift(low, monitoring.get("drift")), dashboards=_dashboards(monitoring.get("dashboards")),
         notify=_notify(monitoring.get("notify") or {}),
-        rule_labels={str(k): str(v) for k, v in (prometheus.get("rule_labels") or {"release": "prometheus"}).items()})
+        rule_labels={str(k): str(v) for k, v in setting(prometheus, "monitoring.prometheus.rule_labels").items()})
 
 
 def _alert(low, i: int, alert: dict[str, Any]) -> m.Alert:
     base = ("monitoring", "alerts", i)
-    return m.Alert(name=alert["name"], when=low.expr(base + ("when",)), for_duration=seconds(alert.get("for")) or 0.0,
-                   severity=alert.get("severity", "warning"),
+    return m.Alert(name=alert["name"], when=low.expr(base + ("when",)),
+                   for_duration=seconds(setting(alert, "monitoring.alerts.*.for")),
+                   severity=setting(alert, "monitoring.alerts.*.severity"),
                    summary=low.plain(base + ("summary",), alert.get("summary", "")),
                    description=low.plain(base + ("description",), alert.get("description", "")),
                    runbook_url=alert.get("runbook_url"),
                    labels={str(k): str(v) for k, v in (alert.get("labels") or {}).items()}, span=low.span(base))
+
+
+_LOG = "monitoring.drift.request_log."
 
 
 def _drift(low, drift: Any) -> m.Drift | None:
@@ -106,14 +113,17 @@ def _drift(low, drift: Any) -> m.Drift | None:
     reference = low.expr(("monitoring", "drift", "reference"))
     current = low.expr(("monitoring", "drift", "current")) if "current" in drift else None
     log = drift.get("request_log")
-    request_log = m.RequestLog(uri=log["uri"], storage_key=log["storage_key"], path=log.get("path", "mlopsdsl"),
-                               window=seconds(log.get("window")) or 86400.0) if isinstance(log, dict) else None
+    request_log = m.RequestLog(uri=log["uri"], storage_key=log["storage_key"], path=setting(log, _LOG + "path"),
+                               window=seconds(setting(log, _LOG + "window"))) if isinstance(log, dict) else None
     return m.Drift(reference=reference.name if isinstance(reference, DataRef) else str(drift.get("reference")),
-                   method=drift["method"], threshold=float(drift["threshold"]),
-                   features=tuple(drift.get("features") or ()), schedule=drift["schedule"],
-                   on_drift=drift.get("on_drift", "alert"), image=drift.get("image"),
+                   method=setting(drift, "monitoring.drift.method"),
+                   threshold=float(setting(drift, "monitoring.drift.threshold")),
+                   features=tuple(drift.get("features") or ()),
+                   schedule=cron_fields(setting(drift, "monitoring.drift.schedule")),
+                   on_drift=setting(drift, "monitoring.drift.on_drift"), image=drift.get("image"),
                    current=current.name if isinstance(current, DataRef) else None, request_log=request_log,
-                   credentials=tuple(drift.get("credentials") or ()), min_rows=int(drift.get("min_rows", 50)),
+                   credentials=tuple(drift.get("credentials") or ()),
+                   min_rows=int(setting(drift, "monitoring.drift.min_rows")),
                    span=low.span(("monitoring", "drift")))
 
 
@@ -121,7 +131,7 @@ def _dashboards(raw: Any) -> m.Dashboards:
     if isinstance(raw, bool):
         return m.Dashboards(enabled=raw)
     if isinstance(raw, dict):
-        return m.Dashboards(enabled=bool(raw.get("enabled", True)), folder=raw.get("folder"),
+        return m.Dashboards(enabled=bool(setting(raw, "monitoring.dashboards.enabled")), folder=raw.get("folder"),
                             refresh=seconds(raw.get("refresh")))
     return m.Dashboards()
 

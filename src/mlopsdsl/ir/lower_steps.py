@@ -11,6 +11,7 @@ from mlopsdsl.ir.expr import ListExpr, Lit, SecretRef, Template
 from mlopsdsl.ir.lower import seconds
 from mlopsdsl.ir.lower_expr import lit_text, literal, type_name
 from mlopsdsl.ir.lower_training import lower_distributed, lower_tune, lower_volumes
+from mlopsdsl.language import setting
 
 
 def lower_step(low, step: StepDecl) -> m.Step:
@@ -29,7 +30,7 @@ def lower_step(low, step: StepDecl) -> m.Step:
         when=low.expr(base + ("when",)) if "when" in data else None,
         after=tuple(a for a in data.get("after") or () if isinstance(a, str)), depends_on=tuple(depends),
         for_each=_for_each(low, step), retry=_retry(data.get("retries")),
-        timeout=seconds(data.get("timeout")), cache=bool(data.get("cache", True)),
+        timeout=seconds(data.get("timeout")), cache=bool(setting(data, "pipeline.steps.*.cache")),
         env=env, resources=lower_resources(data.get("resources")),
         node_selector={str(k): str(v) for k, v in (data.get("node_selector") or {}).items()},
         tolerations=tuple(data.get("tolerations") or ()),

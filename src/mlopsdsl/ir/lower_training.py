@@ -7,20 +7,20 @@ from typing import Any
 from mlopsdsl.check.training import space_kind
 from mlopsdsl.ir import training as t
 from mlopsdsl.ir.lower import seconds
+from mlopsdsl.language import setting
+
+_RAY = "pipeline.steps.*.distributed.ray."
+_TUNE = "pipeline.steps.*.tune."
 
 
 def lower_distributed(raw: Any, span) -> t.Distributed | None:
     if not isinstance(raw, dict):
         return None
     ray = raw.get("ray") if isinstance(raw.get("ray"), dict) else {}
-    options: dict[str, Any] = {}
-    if "ttl" in ray:
-        options["ttl"] = seconds(ray["ttl"])
-    if "submission" in ray:
-        options["submission_mode"] = ray["submission"]
     return t.Distributed(framework=raw["framework"], workers=raw["workers"],
                          procs_per_worker=raw.get("procs_per_worker"), ray_version=ray.get("version"),
-                         span=span, **options)
+                         ttl=seconds(setting(ray, _RAY + "ttl")),
+                         submission_mode=setting(ray, _RAY + "submission"), span=span)
 
 
 def lower_tune(raw: Any, span) -> t.Tune | None:
@@ -37,10 +37,16 @@ def lower_tune(raw: Any, span) -> t.Tune | None:
     objective = raw["objective"]
     output, _, field = objective["metric"].partition(".")
     stopping = raw.get("early_stopping")
-    early = t.EarlyStopping(**stopping) if isinstance(stopping, dict) else (t.EarlyStopping() if stopping else None)
-    return t.Tune(params=tuple(params), output=output, field=field, goal=objective.get("goal", "maximize"),
-                  algorithm=raw.get("algorithm", "tpe"), trials=raw["trials"], parallel=raw.get("parallel", 1),
-                  max_failed=raw.get("max_failed"), early_stopping=early, engine=raw.get("engine", "katib"), span=span)
+    early = None
+    if stopping:
+        stopping = stopping if isinstance(stopping, dict) else {}
+        early = t.EarlyStopping(**{key: setting(stopping, _TUNE + "early_stopping." + key)
+                                   for key in ("min_trials", "start_step")})
+    return t.Tune(params=tuple(params), output=output, field=field, goal=setting(objective, _TUNE + "objective.goal"),
+                  algorithm=setting(raw, _TUNE + "algorithm"), trials=raw["trials"],
+                  parallel=setting(raw, _TUNE + "parallel"),
+                  max_failed=raw.get("max_failed"), early_stopping=early,
+                  engine=setting(raw, _TUNE + "engine"), span=span)
 
 
 def lower_volumes(raw: Any, span_of) -> tuple[t.Volume, ...]:

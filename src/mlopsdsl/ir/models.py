@@ -5,7 +5,8 @@ overlay is applied, expressions are parsed, typed and resolved (see `expr`),
 steps are in topological order, names are normalised. A backend never looks
 at the spec text and never has to guess.
 
-Conventions: durations are seconds (float); percentages in rollout steps and
+Defaults are the language table's (`mlopsdsl.language.default`), so an IR built by
+hand means what the same spec would. Conventions: durations are seconds (float); percentages in rollout steps and
 variant weights are percent numbers (10.0 means 10%); K8s quantities are
 canonical strings as the user wrote them (``500m``, ``8Gi``); mappings are
 plain dicts and backends sort keys when they serialise. `span` fields point
@@ -20,12 +21,15 @@ from pydantic import BaseModel, ConfigDict
 
 from mlopsdsl.ir.expr import Expr, Text
 from mlopsdsl.ir.training import Distributed, Tune, Volume
+from mlopsdsl.expr.units import parse_duration
+from mlopsdsl.language import default
+from mlopsdsl.language.steps import ARTIFACT_TYPES as _ARTIFACT_TYPES, VALUE_TYPES
 from mlopsdsl.source import Span
 
 IR_VERSION = "1.4"  # 1.2: Step.distributed, Step.tune, Step.volumes; 1.3: Project.by_environment/base, GitHubCI.mlopsdsl; 1.4: Serving.metrics, Rollout.no_traffic, Drift.current/request_log/credentials/min_rows
 
-ARTIFACT_TYPES = ("Dataset", "Model", "Metrics", "ClassificationMetrics", "HTML", "Markdown", "Artifact")
-PARAMETER_TYPES = ("int", "float", "bool", "str")
+ARTIFACT_TYPES = tuple(_ARTIFACT_TYPES)
+PARAMETER_TYPES = tuple(VALUE_TYPES)
 
 
 ServingMetricsSource = Literal["knative-otel", "knative-opencensus", "kserve-model-server", "istio"]
@@ -42,7 +46,7 @@ class Environment(_IR):
     name: str
     namespace: str
     kfp_host: Optional[str] = None
-    approval: bool = False
+    approval: bool = default("environments.*.approval")
     url: Optional[str] = None
 
 
@@ -153,7 +157,7 @@ class Step(_IR):
     for_each: Optional[ForEach] = None
     retry: Optional[Retry] = None
     timeout: Optional[float] = None  # seconds
-    cache: bool = True
+    cache: bool = default("pipeline.steps.*.cache")
     env: tuple[EnvVar, ...] = ()
     resources: Resources = Resources()
     node_selector: dict[str, str] = {}
@@ -188,8 +192,8 @@ class Transformer(_IR):
 class NoTraffic(_IR):
     """What the rollout gate does when the new revision served too few requests to judge."""
 
-    min_requests: int = 10  # requests the new revision must have served in the gate's window
-    action: Literal["rollback", "promote", "probe"] = "rollback"
+    min_requests: int = default("serving.rollout.no_traffic.min_requests")  # served in the gate's window
+    action: Literal["rollback", "promote", "probe"] = default("serving.rollout.no_traffic.action")
     probe_body: Optional[str] = None  # repository path of a request body the probe sends (`probe` only)
     probe_requests: int = 0  # requests the probe sends to the new revision's tag URL (`probe` only)
 
@@ -220,14 +224,14 @@ class Serving(_IR):
     storage_uri: str
     storage_secret: Optional[str] = None  # K8s Secret NAME with storage credentials
     framework: str
-    protocol: Literal["v1", "v2", "grpc-v2"] = "v1"
-    deployment_mode: Literal["serverless", "raw"] = "serverless"
+    protocol: Literal["v1", "v2", "grpc-v2"] = default("serving.protocol")
+    deployment_mode: Literal["serverless", "raw"] = default("serving.deployment_mode")
     # Which exporter's names the serving SLIs are read from (see SERVING_METRICS_DEFAULT).
     metrics: ServingMetricsSource = "knative-otel"
     runtime: Optional[str] = None
     grpc_port: Optional[int] = None  # the container port serving gRPC (grpc-v2): declared, else the runtime's
     knative_features: tuple[str, ...] = ()  # Knative config-features flags the cluster has enabled
-    min_replicas: int = 1
+    min_replicas: int = default("serving.replicas.min")
     max_replicas: int = 1
     autoscale_metric: Optional[Literal["rps", "concurrency", "cpu", "memory"]] = None
     autoscale_target: Optional[float] = None
@@ -246,7 +250,7 @@ class Alert(_IR):
     name: str
     when: Expr
     for_duration: float = 0.0  # seconds (`for:`)
-    severity: Literal["info", "warning", "critical"] = "warning"
+    severity: Literal["info", "warning", "critical"] = default("monitoring.alerts.*.severity")
     summary: str = ""
     description: str = ""
     runbook_url: Optional[str] = None
@@ -259,8 +263,8 @@ class RequestLog(_IR):
 
     uri: str  # the logger's `url`: s3://bucket/prefix (also gs://, abfs://)
     storage_key: str  # the key of KServe's storage-config Secret with the bucket's credentials
-    path: str = "mlopsdsl"  # the logger's `storage.path`, under <prefix>/<namespace>/<isvc>/predictor/
-    window: float = 86400.0  # seconds of requests each run compares
+    path: str = default("monitoring.drift.request_log.path")  # the logger's `storage.path`
+    window: float = parse_duration(default("monitoring.drift.request_log.window")).seconds  # seconds each run reads
 
 
 class Drift(_IR):
@@ -269,12 +273,12 @@ class Drift(_IR):
     threshold: float
     features: tuple[str, ...]
     schedule: str  # 5-field cron
-    on_drift: Literal["retrain", "alert"] = "alert"
+    on_drift: Literal["retrain", "alert"] = default("monitoring.drift.on_drift")
     image: Optional[str] = None  # the job's image (built from the generated Dockerfile, or the user's)
     current: Optional[str] = None  # a data source name: the current sample, instead of the request log
     request_log: Optional[RequestLog] = None
     credentials: tuple[str, ...] = ()  # Kubernetes Secret names whose keys become the job's environment
-    min_rows: int = 50  # fewer current rows than this: no verdict
+    min_rows: int = default("monitoring.drift.min_rows")  # fewer current rows than this: no verdict
     span: Optional[Span] = None
 
 
@@ -297,7 +301,7 @@ class Monitoring(_IR):
     drift: Optional[Drift] = None
     dashboards: Dashboards = Dashboards()
     notify: Notify = Notify()
-    rule_labels: dict[str, str] = {"release": "prometheus"}
+    rule_labels: dict[str, str] = default("monitoring.prometheus.rule_labels")
 
 
 class ToolInstall(_IR):
@@ -305,16 +309,16 @@ class ToolInstall(_IR):
 
     requirement: str  # for pip: `mlopsdsl @ <wheel or VCS URL>` or `mlopsdsl==<version>`
     index: Optional[str] = None  # `--index-url` (with a version only: never the public index by name)
-    python: str = "3.12"  # the Python mlopsdsl's own steps run on
+    python: str = default("ci.github.mlopsdsl.python")  # the Python mlopsdsl's own steps run on
 
 
 class GitHubCI(_IR):
     on: dict[str, Any]  # the trigger mapping as written (push/pull_request/...)
-    python: str = "3.11"  # the project's install/test commands
+    python: str = default("ci.github.python")
     mlopsdsl: Optional[ToolInstall] = None
     install: tuple[str, ...] = ()
     test: tuple[str, ...] = ()
-    runs_on: str = "ubuntu-latest"
+    runs_on: str = default("ci.github.runs_on")
     train_on_branch: Optional[str] = None
     train_environment: Optional[str] = None
     deploy_environments: tuple[str, ...] = ()

@@ -12,6 +12,8 @@ from typing import Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict
 
+from mlopsdsl.expr.units import parse_duration
+from mlopsdsl.language import default
 from mlopsdsl.source import Span
 
 Framework = Literal["pytorch", "deepspeed", "mpi", "ray"]
@@ -29,8 +31,9 @@ class Distributed(_IR):
     framework: Framework
     workers: int  # nodes (Trainer numNodes) or Ray worker replicas
     procs_per_worker: Optional[int] = None  # processes per node (torchrun nproc / MPI slots); None: the runtime's
-    ttl: float = 600.0  # seconds a finished RayJob's cluster is kept for inspection
-    submission_mode: SubmissionMode = "K8sJobMode"  # how KubeRay submits the entrypoint
+    # seconds a finished RayJob's cluster is kept for inspection
+    ttl: float = parse_duration(default("pipeline.steps.*.distributed.ray.ttl")).seconds
+    submission_mode: SubmissionMode = default("pipeline.steps.*.distributed.ray.submission")  # how KubeRay submits
     ray_version: Optional[str] = None  # the Ray version of the image (KubeRay's rayVersion)
     span: Optional[Span] = None
 
@@ -47,8 +50,8 @@ class SearchParam(_IR):
 
 
 class EarlyStopping(_IR):
-    min_trials: int = 3  # completed trials before a trial can be stopped
-    start_step: int = 4  # reports a trial makes before the rule applies
+    min_trials: int = default("pipeline.steps.*.tune.early_stopping.min_trials")  # completed trials before a stop
+    start_step: int = default("pipeline.steps.*.tune.early_stopping.start_step")  # reports before the rule applies
 
 
 class Tune(_IR):
@@ -58,10 +61,10 @@ class Tune(_IR):
     goal: Literal["maximize", "minimize"]
     algorithm: Literal["tpe", "random", "grid", "bayesian", "cmaes", "sobol", "multivariate_tpe", "hyperband"]
     trials: int
-    parallel: int = 1
+    parallel: int = default("pipeline.steps.*.tune.parallel")
     max_failed: Optional[int] = None
     early_stopping: Optional[EarlyStopping] = None
-    engine: Literal["katib", "optuna"] = "katib"  # a Katib Experiment, or Optuna inside the search task
+    engine: Literal["katib", "optuna"] = default("pipeline.steps.*.tune.engine")  # Katib, or Optuna in the task
     span: Optional[Span] = None
 
 

@@ -1,82 +1,34 @@
-"""Small constructors for JSON Schema fragments, and the shared value formats.
-
-Every property goes through `field()`, which is what guarantees the two
-descriptions editors need: `markdownDescription` (rendered in VS Code's hover
-and completion) and `description` (plain text for every other tool). Writing
-the schema as Python keeps those pairs, the `$ref`s and the format table in one
-place; `schemas/mlopsdsl.schema.json` is generated from it.
+"""The value formats fields share (`duration`, `cpu`, `dns_label`...): one `$defs` entry each.
 
 Formats carry `patternErrorMessage` (yaml-language-server shows it instead of
 "String does not match the pattern") and `mlopsdsl.schema` builds its MLD205
-message from the same text, so the editor and the CLI say the same thing.
+message from the same text, so the editor and the CLI say the same thing. The
+syntax of values with units is `mlopsdsl.expr.units`', the one definition the
+expression grammar and the value checks read too.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-Schema = dict[str, Any]
+from mlopsdsl.expr.units import CPU_SYNTAX, CRON_SYNTAX, DURATION_SYNTAX, MEMORY_SYNTAX, PERCENT_0_100_SYNTAX
 
 EXPR_PATTERN = r"^\$\{\{[\s\S]*\}\}$"
+# The formats whose values have units, and so a check of their own (`mlopsdsl.check.values`).
+UNIT_FORMATS = ("duration", "cpu", "memory", "percent", "cron")
 
 
-def plain(markdown: str) -> str:
-    """Markdown -> plain text for `description` (editors escape markdown there)."""
-    return markdown.replace("`", "").replace("**", "")
-
-
-def field(schema: Schema, markdown: str, **extra: Any) -> Schema:
-    """A property: its shape plus both descriptions (and examples, defaults, snippets...)."""
-    return {**schema, **extra, "description": plain(markdown), "markdownDescription": markdown}
-
-
-def ref(name: str) -> Schema:
-    return {"$ref": f"#/$defs/{name}"}
-
-
-def obj(properties: dict[str, Schema], *, required: tuple[str, ...] = (), title: str | None = None,
-        **extra: Any) -> Schema:
-    """A mapping with a fixed set of keys: anything else is a typo (MLD201)."""
-    out: Schema = {"type": "object", "additionalProperties": False, "properties": properties}
-    if required:
-        out["required"] = list(required)
-    if title:
-        out["title"] = title
-    out.update(extra)
-    return out
-
-
-def map_of(values: Schema, keys: Schema | None = None, **extra: Any) -> Schema:
-    """A mapping whose keys the user chooses (step names, env vars, labels)."""
-    out: Schema = {"type": "object", "additionalProperties": values}
-    if keys:
-        out["propertyNames"] = keys
-    out.update(extra)
-    return out
-
-
-def list_of(items: Schema, **extra: Any) -> Schema:
-    return {"type": "array", "items": items, **extra}
-
-
-def enum(values: dict[str, str], **extra: Any) -> Schema:
-    """A closed set; each value documented for completion (`markdownEnumDescriptions`)."""
-    return {"type": "string", "enum": list(values), "markdownEnumDescriptions": list(values.values()), **extra}
-
-
-def fmt(pattern: str, what: str, example: str, *, type_: str | list[str] = "string", **extra: Any) -> Schema:
+def fmt(pattern: str, what: str, example: str, *, type_: str | list[str] = "string", **extra: Any) -> dict[str, Any]:
     """A string format: `what` names it ("a memory quantity"), `example` shows one."""
     return {"type": type_, "pattern": pattern, "patternErrorMessage": f"not {what}; use e.g. {example}", **extra}
 
 
-STRING = {"type": "string"}
-TEXT = {"type": "string", "minLength": 1}
-BOOL = {"type": "boolean"}
-NUMBER = {"type": "number"}
+def _whole(syntax: str) -> str:
+    return f"^(?:{syntax})$"
 
-# The value formats shared across sections: name -> (schema, short doc for $defs).
+
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-FORMATS: dict[str, Schema] = {
+FORMATS: dict[str, dict[str, Any]] = {
     "expr": fmt(EXPR_PATTERN, "a whole-value expression", "\"${{ params.threshold }}\" (quoted)",
                 title="Expression", examples=["${{ params.learning_rate }}"], **{"x-noun": "an expression ${{ ... }}"}),
     "secret_ref": fmt(r"^\$\{\{\s*secrets\.[A-Za-z_][A-Za-z0-9_]*\s*\}\}$", "a secret reference",
@@ -98,17 +50,15 @@ FORMATS: dict[str, Schema] = {
     "semver": fmt(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
                   r"(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$",
                   "a semantic version", "1.4.0 or 2.0.0-rc.1", title="Semantic version", examples=["1.0.0"]),
-    "cpu": fmt(r"^([0-9]+m|[0-9]+(\.[0-9]+)?)$", "a cpu quantity", "500m or 2", type_=["string", "number"],
+    "cpu": fmt(_whole(CPU_SYNTAX), "a cpu quantity", "500m or 2", type_=["string", "number"],
                exclusiveMinimum=0, title="CPU quantity", examples=["500m", "2"]),
-    "memory": fmt(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$", "a memory quantity", "8Gi or 512Mi",
+    "memory": fmt(_whole(MEMORY_SYNTAX), "a memory quantity", "8Gi or 512Mi",
                   type_=["string", "integer"], minimum=1, title="Memory quantity", examples=["512Mi", "8Gi"]),
-    "duration": fmt(r"^([0-9]+(ms|s|m|h|d))+$", "a duration", "30s, 5m, 2h or 1h30m", title="Duration",
+    "duration": fmt(_whole(DURATION_SYNTAX), "a duration", "30s, 5m, 2h or 1h30m", title="Duration",
                     examples=["30s", "5m", "2h"]),
-    "percent": fmt(r"^(100(\.0+)?|[0-9]{1,2}(\.[0-9]+)?)%$", "a percentage", "10% or 12.5%",
+    "percent": fmt(_whole(PERCENT_0_100_SYNTAX), "a percentage", "10% or 12.5%",
                    title="Percentage", examples=["10%"]),
-    "cron": fmt(r"^(@(yearly|annually|monthly|weekly|daily|hourly)|"
-                r"\s*[0-9*,/?A-Za-z-]+(\s+[0-9*,/?A-Za-z-]+){4}\s*)$",
-                "a cron schedule with 5 fields", "\"0 3 * * 1\"", title="Cron schedule", examples=["0 * * * *"]),
+    "cron": fmt(_whole(CRON_SYNTAX), "a cron schedule with 5 fields", "\"0 3 * * 1\"", title="Cron schedule", examples=["0 * * * *"]),
     "url": fmt(r"^https?://[^\s]+$", "an http(s) URL", "https://kfp.acme.example", title="URL"),
     "image": fmt(r"^([^\s]+|.*\$\{\{.*\}\}.*)$", "a container image reference", "ghcr.io/acme/churn:1.4.0",
                  title="Container image", examples=["ghcr.io/acme/churn:1.0.0"]),
@@ -121,6 +71,11 @@ FORMATS: dict[str, Schema] = {
                        title="Label value", maxLength=63),
 }
 
-
-def labels(markdown: str) -> Schema:
-    return field(map_of(ref("label_value"), ref("label_key")), markdown, examples=[{"team": "growth"}])
+# How the docs' type column names a value of each format.
+FORMAT_WORDS = {
+    "expr": "expr", "secret_ref": "`${{ secrets.NAME }}`", "secret_name": "secret name", "dns_label": "DNS-1123 label",
+    "dns1035_label": "DNS-1035 label", "identifier": "identifier", "step_name": "step name",
+    "env_name": "env var name", "semver": "semver", "cpu": "cpu", "memory": "memory", "duration": "duration",
+    "percent": "percent", "cron": "cron", "url": "URL", "image": "image reference", "storage_uri": "storage URI",
+    "label_key": "label key", "label_value": "label value",
+}

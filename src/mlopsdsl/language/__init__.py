@@ -1,0 +1,116 @@
+"""The one table of the language: every section and field of a spec, and what each one is.
+
+In the spirit of sqlglot's dialect tables: a fact about the language is written
+here once, and everything else is generated from it or reads it:
+
+- the JSON Schema editors use (`mlopsdsl.schemagen` -> `schemas/mlopsdsl.schema.json`);
+- the field tables of docs/language.md and docs/design/language-table.md (`mlopsdsl.language.docs`);
+- the fields `defaults:` passes down (`INHERITED`), the defaults the lowering applies (`default`);
+- the value checks of fields with units (`walk`, read by `mlopsdsl.check.values`) and the
+  expression context each field's value is checked in (`Field.context`);
+- where each field lands in the IR (`Field.ir`), held by tests/test_language_table.py.
+
+How to add a field is in docs/design/language-table.md. The sections live in
+`project.py` (the root, metadata, model, tracking, params, data), `steps.py`,
+`serving.py`, `monitoring.py` and `delivery.py` (ci, environments, patches).
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+from typing import Any, Iterator
+
+from mlopsdsl.language.project import PROJECT, ROOT_HEAD
+from mlopsdsl.language.steps import COMPONENT, INHERITED, STEP, STEP_FIELDS
+from mlopsdsl.language.table import UNSET, Def, Field, Section
+
+__all__ = ["COMPONENT", "INHERITED", "PROJECT", "ROOT_HEAD", "STEP", "STEP_FIELDS", "Field", "Section",
+           "default", "field_at", "setting", "walk"]
+
+Path = tuple[Any, ...]
+
+
+def _unwrap(shape: Any) -> Any:
+    while isinstance(shape, Def):
+        shape = shape.shape
+    return shape
+
+
+def _children(shape: Any) -> Iterator[tuple[str, Any]]:
+    """(kind, shape) of what a shape holds: ("field", Section), ("value", map values), ("item", list items)."""
+    shape = _unwrap(shape)
+    if isinstance(shape, Section):
+        yield "section", shape
+    elif isinstance(shape, dict):
+        for alternative in shape.get("anyOf", ()):
+            yield from _children(alternative)
+        values = shape.get("additionalProperties")
+        if values not in (None, False, True):
+            yield "value", values
+        if shape.get("items") is not None:
+            yield "item", shape["items"]
+
+
+@lru_cache(maxsize=None)
+def field_at(dotted: str, root: Section = PROJECT) -> Field:
+    """The field a dotted path names: `monitoring.drift.method`, `pipeline.steps.*.timeout` (`*`: any key or item)."""
+    parts = dotted.split(".")
+    shape: Any = root
+    found: Field | None = None
+    for part in parts:
+        step = None
+        for kind, child in _children(shape):
+            if kind == "section" and part in child.fields:
+                step = child.fields[part]
+                break
+            if kind in ("value", "item") and part == "*":
+                step = child
+                break
+        if step is None:
+            raise KeyError(f"the language has no field '{dotted}'")
+        if isinstance(step, Field):
+            found, shape = step, step.shape
+        else:
+            shape = step
+    if found is None or parts[-1] == "*":
+        raise KeyError(f"'{dotted}' names no field")
+    return found
+
+
+def default(dotted: str, root: Section = PROJECT) -> Any:
+    """The language's default for a field (`default("serving.deployment_mode")` -> "serverless")."""
+    value = field_at(dotted, root).default
+    if value is UNSET:
+        raise KeyError(f"field '{dotted}' has no default")
+    return copy.deepcopy(value)  # a mapping default must not be shared by two specs
+
+
+def setting(block: Any, dotted: str, root: Section = PROJECT) -> Any:
+    """The value `block` (the mapping that holds the field) gives the field, or the field's default."""
+    key = dotted.rsplit(".", 1)[-1]
+    if isinstance(block, dict) and key in block:
+        return block[key]
+    return default(dotted, root)
+
+
+def walk(data: Any, shape: Any = PROJECT, path: Path = ()) -> Iterator[tuple[Path, Field, Any]]:
+    """(document path, field, value) for every field present in `data`, depth first, in document order.
+
+    Follows the shapes the schema has: sections, maps, lists and `anyOf`
+    alternatives (a `retries: {count: 3}` mapping is walked as the retry policy).
+    Values that do not fit a shape are skipped: the schema reports them.
+    """
+    for kind, child in _children(shape):
+        if kind == "section" and isinstance(data, dict):
+            for key, value in data.items():
+                entry = child.fields.get(key)
+                if entry is not None:
+                    yield path + (key,), entry, value
+                    yield from walk(value, entry.shape, path + (key,))
+        elif kind == "value" and isinstance(data, dict):
+            for key, value in data.items():
+                yield from walk(value, child, path + (key,))
+        elif kind == "item" and isinstance(data, list):
+            for i, value in enumerate(data):
+                yield from walk(value, child, path + (i,))
