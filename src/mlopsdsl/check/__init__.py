@@ -25,7 +25,7 @@ from mlopsdsl.check.serving import check_serving_rules
 from mlopsdsl.check.steps import check_steps
 from mlopsdsl.check.symbols import Symbols, build
 from mlopsdsl.check.training import check_training
-from mlopsdsl.check.values import check_durations, check_resources, check_schedules
+from mlopsdsl.check.values import check_values
 
 
 @dataclass
@@ -50,9 +50,7 @@ def check_spec(ctx: CheckContext) -> CheckedSpec:
     symbols = build(ctx, components)
     check_names(ctx, symbols)
     check_params(ctx, symbols)
-    check_resources(ctx, symbols)
-    check_durations(ctx, symbols)
-    check_schedules(ctx)
+    check_values(ctx, components)
     check_literal_secrets(ctx)
     check_environment_names(ctx)
     check_tool_install(ctx)

@@ -2,7 +2,8 @@
 in the context of the place it stands, and remembered for the lowering.
 
 Each place of the language has one context (a step's `when` is `step_when`,
-an alert's `when` is `alert_when`...): the table `PLACES` says which. Any other
+an alert's `when` is `alert_when`...): the language table says which
+(`Field.context`). Any other
 string that holds `${{` is checked as plain `text`, so an expression can never
 slip through a field nobody thought about (a `${{ github.event... }}` pasted
 into a CI command is refused here, not interpolated by GitHub later).
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from mlopsdsl import language
 from mlopsdsl.check.context import CheckContext, value_at
 from mlopsdsl.check.symbols import StepDecl, Symbols
 from mlopsdsl.diagnostics import codes
@@ -234,25 +236,12 @@ def check_expressions(ctx: CheckContext, symbols: Symbols) -> ExprTable:
         recording = record.paths
         _check_step(ctx, step, raw if isinstance(raw, dict) else {}, scope, table, check)
         recording = None
-    serving = ctx.section("serving")
-    if serving:
-        check(("serving", "model"), "serving_model")
-        if isinstance(serving.get("rollout"), dict):
-            check(("serving", "rollout", "analysis"), "rollout_analysis")
-        transformer = serving.get("transformer")
-        if isinstance(transformer, dict):
-            for key in (transformer.get("env") or {}):
-                check(("serving", "transformer", "env", key), "step_env")
-    for i, alert in enumerate(ctx.section("monitoring").get("alerts") or []):
-        if isinstance(alert, dict):
-            check(("monitoring", "alerts", i, "when"), "alert_when")
-    if isinstance(ctx.section("monitoring").get("drift"), dict):
-        check(("monitoring", "drift", "reference"), "drift_reference")
-        if "current" in ctx.section("monitoring")["drift"]:
-            check(("monitoring", "drift", "current"), "drift_current")
-    wandb = ctx.section("tracking").get("wandb")
-    if isinstance(wandb, dict) and "api_key" in wandb:
-        check(("tracking", "wandb", "api_key"), "secret_ref")
+    # Outside the pipeline, each field's context comes from the language table.
+    for section, value in ctx.data.items():
+        entry = language.PROJECT.fields.get(section)
+        if section != "pipeline" and entry is not None:
+            for path, context, held in language.expression_places(value, entry, (section,)):
+                check(path, context, value=held)
     # Everything else that holds `${{` is text with metadata/params/env/model in it. An environment's
     # `set:` values are checked where they land, in the context of that place, when the variant is.
     if base is not None:
@@ -310,6 +299,16 @@ def _check_step(ctx: CheckContext, step: StepDecl, raw: dict[str, Any], scope: S
     for upstream in raw.get("after") or []:
         if isinstance(upstream, str):
             edges.setdefault(upstream, []).append(base + ("after",))
+    # Step fields with a context of their own and no scope rule above: the table says which.
+    for key, entry in language.STEP_FIELDS.items():
+        if key in raw and key not in _STEP_FIELDS_BY_HAND:
+            for path, context, held in language.expression_places(raw[key], entry, base + (key,)):
+                _note_edges(check(path, context, step_scope, value=held), path, edges)
+
+
+# Checked above in this order, since each one's scope depends on the one before: `for_each`
+# types `item`, `inputs` type `inputs.X`, and the rest sees both.
+_STEP_FIELDS_BY_HAND = frozenset({"for_each", "inputs", "params", "when", "run", "env"})
 
 
 def step_locals(inputs: dict[str, t.Type], outputs: Iterable[str]) -> dict[tuple[str, ...], t.Type]:

@@ -1,125 +1,116 @@
-"""Values the schema can only shape-check: quantities, durations and cron schedules.
+"""Values with units, beyond their syntax: found through the language table, wherever they are.
 
-Units are parsed by `mlopsdsl.expr.units`, the one definition for the whole
-front end; this module says where in a spec each kind of value lives and what
-is wrong with a bad one.
+The schema's formats and the parsers are built from one value syntax
+(`mlopsdsl.expr.units`), so a value that reaches here has the syntax; it may
+still be too large for a 64-bit target (the parsers say None). What the schema
+cannot say is checked here, for every field of the format in the spec and in
+its component files (the table says which fields those are, so a new field of a
+format is checked without an edit here): a duration must be positive where zero
+would mean "never", a cron schedule must be one cron can run, a limit must not
+be below its request, and `max_backoff` must not be below `backoff`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any, Callable
 
-from mlopsdsl.check.context import CheckContext
-from mlopsdsl.check.symbols import Symbols
-from mlopsdsl.diagnostics import codes
-from mlopsdsl.expr.units import cron_fields, duration_too_long, parse_cpu, parse_duration, parse_memory
+from mlopsdsl import language
+from mlopsdsl.check.context import CheckContext, value_at
+from mlopsdsl.diagnostics import Diagnostic, codes
+from mlopsdsl.expr.units import cron_fields, parse_cpu, parse_duration, parse_memory
+from mlopsdsl.language import steps
 from mlopsdsl.source import Path
+
+Report = Callable[[codes.Code, str, Path, str], None]
 
 
 def cron_problem(expression: str) -> str | None:
-    """Why a 5-field cron expression is invalid, or None (parsed by cronsim, as cron reads it)."""
+    """Why a cron expression is invalid, or None (parsed by cronsim, as cron reads it)."""
     from cronsim import CronSim, CronSimError
 
     fields = cron_fields(expression).split()
     if len(fields) != 5:
         return f"a cron schedule has 5 fields (minute hour day-of-month month day-of-week), not {len(fields)}"
     try:
-        CronSim(expression, datetime(2026, 1, 1))
+        CronSim(" ".join(fields), datetime(2026, 1, 1))
     except CronSimError as exc:
         return str(exc).rstrip(".")
     return None
 
 
-def _resource_blocks(ctx: CheckContext, symbols: Symbols) -> Iterator[tuple[Path, Any]]:
-    yield ("defaults", "resources"), ctx.section("defaults").get("resources")
-    for step in symbols.all_steps():
-        yield step.path + ("resources",), step.data.get("resources")
-    serving = ctx.section("serving")
-    yield ("serving", "resources"), serving.get("resources")
-    transformer = serving.get("transformer")
-    if isinstance(transformer, dict):
-        yield ("serving", "transformer", "resources"), transformer.get("resources")
-    for i, variant in enumerate(serving.get("variants") or []):
-        if isinstance(variant, dict):
-            yield ("serving", "variants", i, "resources"), variant.get("resources")
+def check_values(ctx: CheckContext, components: dict[str, Any]) -> None:
+    def spec_report(code: codes.Code, message: str, path: Path, hint: str) -> None:
+        ctx.error(code, message, path, hint=hint)
 
-
-def check_resources(ctx: CheckContext, symbols: Symbols) -> None:
-    seen: set[Path] = set()
-    for path, block in _resource_blocks(ctx, symbols):
-        if not isinstance(block, dict) or path in seen:
+    _check(ctx.data, language.PROJECT, spec_report)
+    for component in components.values():
+        if component is None:
             continue
-        seen.add(path)
-        requests = {k: block.get(k) for k in ("cpu", "memory")}
-        limits = block.get("limits") if isinstance(block.get("limits"), dict) else {}
-        for where, values in ((path, requests), (path + ("limits",), limits)):
-            for kind, value in values.items():
-                if value is None:
-                    continue
-                parse = parse_cpu if kind == "cpu" else parse_memory
-                if parse(value) is None:
-                    example = "500m, 1 or 2.5" if kind == "cpu" else "512Mi, 8Gi or 1G"
-                    ctx.error(codes.BAD_QUANTITY, f"'{value}' is not a {kind} quantity", where + (kind,),
-                              hint=f"write a Kubernetes quantity such as {example}")
-        for kind, parse in (("cpu", parse_cpu), ("memory", parse_memory)):
-            request, limit = requests.get(kind), limits.get(kind)
-            if request is None or limit is None:
-                continue
-            low, high = parse(request), parse(limit)
-            if low and high and _amount(high) < _amount(low):
-                ctx.error(codes.BAD_QUANTITY, f"the {kind} limit {limit} is below the request {request}",
-                          path + ("limits", kind), hint="Kubernetes refuses a limit below the request")
+
+        def component_report(code: codes.Code, message: str, path: Path, hint: str, _c=component) -> None:
+            ctx.diagnostics.append(Diagnostic(code, message, _c.document.index.span(path), path, hint=hint))
+
+        _check(component.data, language.COMPONENT, component_report)
+
+
+def _check(data: Any, root: language.Section, report: Report) -> None:
+    for path, entry, value in language.walk(data, root):
+        units = entry.units
+        if units == "duration" and isinstance(value, str):
+            _duration(path, entry, value, report)
+        elif units in _QUANTITIES and _QUANTITIES[units](value) is None:  # the schema held the syntax: too large
+            report(codes.BAD_QUANTITY, f"'{_shown(value)}' is larger than any target can hold", path,
+                   "quantities stop at a 64-bit integer")
+        elif units == "cron" and isinstance(value, str):
+            problem = cron_problem(value)
+            if problem:
+                report(codes.BAD_CRON, f"invalid cron schedule '{value}': {problem}", path,
+                       "e.g. '0 * * * *' hourly, '0 3 * * 1' Mondays at 03:00 UTC, or @daily")
+        if entry.shape is steps.LIMITS and isinstance(value, dict):
+            _limits(value_at(data, path[:-1]), path, report)
+        elif entry.shape is steps.RETRIES and isinstance(value, dict):
+            _backoff(value, path, report)
+
+
+def _shown(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else f"{text[:16]}...{text[-16:]}"
+
+
+_QUANTITIES = {"cpu": parse_cpu, "memory": parse_memory}
+
+
+def _duration(path: Path, entry: language.Field, value: str, report: Report) -> None:
+    parsed = parse_duration(value)
+    if parsed is None:  # the schema held the syntax: it is too long
+        report(codes.BAD_DURATION, f"'{_shown(value)}' is longer than any target can hold", path,
+               "durations stop at Go's time.Duration, about 292 years")
+    elif parsed.seconds <= 0 and not entry.zero_ok:
+        report(codes.BAD_DURATION, f"a {path[-1]} of {value} would never let anything run", path,
+               "use a positive duration, or remove the field")
+
+
+def _limits(block: Any, path: Path, report: Report) -> None:
+    limits = block.get("limits") if isinstance(block, dict) else None
+    if not isinstance(limits, dict):
+        return
+    for kind, parse in (("cpu", parse_cpu), ("memory", parse_memory)):
+        request, limit = block.get(kind), limits.get(kind)
+        if request is None or limit is None:
+            continue
+        low, high = parse(request), parse(limit)
+        if low and high and _amount(high) < _amount(low):
+            report(codes.BAD_QUANTITY, f"the {kind} limit {limit} is below the request {request}",
+                   path + (kind,), "Kubernetes refuses a limit below the request")
 
 
 def _amount(quantity: Any) -> float:
     return getattr(quantity, "cores", None) or getattr(quantity, "bytes", 0)
 
 
-def check_durations(ctx: CheckContext, symbols: Symbols) -> None:
-    places: list[tuple[Path, Any]] = []
-    for step in symbols.all_steps():
-        places.append((step.path + ("timeout",), step.data.get("timeout")))
-        retries = step.data.get("retries")
-        if isinstance(retries, dict):
-            places += [(step.path + ("retries", k), retries.get(k)) for k in ("backoff", "max_backoff")]
-            low, high = (parse_duration(str(retries.get(k) or "")) for k in ("backoff", "max_backoff"))
-            if low and high and high.seconds < low.seconds:
-                ctx.error(codes.BAD_DURATION, f"max_backoff {high.text} is shorter than backoff {low.text}",
-                          step.path + ("retries", "max_backoff"), hint="max_backoff caps the growing backoff")
-    rollout = ctx.section("serving").get("rollout")
-    if isinstance(rollout, dict):
-        places.append((("serving", "rollout", "interval"), rollout.get("interval")))
-    for i, alert in enumerate(ctx.section("monitoring").get("alerts") or []):
-        if isinstance(alert, dict):
-            places.append((("monitoring", "alerts", i, "for"), alert.get("for")))
-    for path, value in places:
-        if not isinstance(value, str):
-            continue
-        parsed = parse_duration(value)
-        shown = value if len(value) <= 40 else f"{value[:16]}...{value[-16:]}"
-        if parsed is None and duration_too_long(value):
-            ctx.error(codes.BAD_DURATION, f"'{shown}' is longer than any target can hold", path,
-                      hint="durations stop at Go's time.Duration, about 292 years")
-        elif parsed is None:
-            ctx.error(codes.BAD_DURATION, f"'{shown}' is not a duration", path,
-                      hint="write a number and a unit: 250ms, 30s, 5m, 2h, 1d (or 1h30m)")
-        elif parsed.seconds <= 0 and path[-1] != "for":
-            ctx.error(codes.BAD_DURATION, f"a {path[-1]} of {value} would never let anything run", path,
-                      hint="use a positive duration, or remove the field")
-
-
-def check_schedules(ctx: CheckContext) -> None:
-    drift = ctx.section("monitoring").get("drift")
-    github = ctx.section("ci").get("github")
-    places = []
-    if isinstance(drift, dict):
-        places.append((("monitoring", "drift", "schedule"), drift.get("schedule")))
-    if isinstance(github, dict) and isinstance(github.get("retrain"), dict):
-        places.append((("ci", "github", "retrain", "schedule"), github["retrain"].get("schedule")))
-    for path, value in places:
-        if isinstance(value, str):
-            problem = cron_problem(value)
-            if problem:
-                ctx.error(codes.BAD_CRON, f"invalid cron schedule '{value}': {problem}", path,
-                          hint="e.g. '0 * * * *' hourly, '0 3 * * 1' Mondays at 03:00 UTC")
+def _backoff(retries: dict[str, Any], path: Path, report: Report) -> None:
+    low, high = (parse_duration(str(retries.get(k) or "")) for k in ("backoff", "max_backoff"))
+    if low and high and high.seconds < low.seconds:
+        report(codes.BAD_DURATION, f"max_backoff {high.text} is shorter than backoff {low.text}",
+               path + ("max_backoff",), "max_backoff caps the growing backoff")

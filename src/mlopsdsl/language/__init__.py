@@ -26,7 +26,7 @@ from mlopsdsl.language.steps import COMPONENT, INHERITED, STEP, STEP_FIELDS
 from mlopsdsl.language.table import UNSET, Def, Field, Section
 
 __all__ = ["COMPONENT", "INHERITED", "PROJECT", "ROOT_HEAD", "STEP", "STEP_FIELDS", "Field", "Section",
-           "default", "field_at", "setting", "walk"]
+           "default", "expression_places", "field_at", "setting", "walk"]
 
 Path = tuple[Any, ...]
 
@@ -114,3 +114,20 @@ def walk(data: Any, shape: Any = PROJECT, path: Path = ()) -> Iterator[tuple[Pat
         elif kind == "item" and isinstance(data, list):
             for i, value in enumerate(data):
                 yield from walk(value, child, path + (i,))
+
+
+def expression_places(value: Any, entry: Field, path: Path) -> Iterator[tuple[Path, str, Any]]:
+    """(path, expression context, value) for each value in field `entry` (at `path`) that has a context.
+
+    A context applies to the field's value, to each value of a mapping (`env`) and
+    to each item of a list (`run`); fields inside the value are looked at too.
+    """
+    for where, found, held in ((path, entry, value), *walk(value, entry.shape, path)):
+        if found.context is None:
+            continue
+        if isinstance(held, dict):
+            yield from ((where + (key,), found.context, item) for key, item in held.items())
+        elif isinstance(held, list):
+            yield from ((where + (i,), found.context, item) for i, item in enumerate(held))
+        else:
+            yield where, found.context, held

@@ -25,7 +25,8 @@ TOOL_INSTALL = Def("tool_install", {"anyOf": [{**_INSTALL, "x-noun": "a wheel UR
     "index": Field(ref("url"), "The package index a version is installed from (`pip --index-url`).",
                    "ToolInstall.index"),
     "python": Field(fmt(r"^[0-9]+\.[0-9]+$", "a Python version", "\"3.12\""),
-                    "The Python mlopsdsl's own steps run on (validate, compile, submit); at least 3.11.",
+                    "The Python mlopsdsl's own steps run on (validate, compile, submit); at least 3.11 "
+                    "(MLD686).",
                     "ToolInstall.python", default="3.12", schema={"examples": ["3.12"]}),
 })], "title": "mlopsdsl install"})
 TRIGGERS = Section("Triggers", fields={
@@ -36,7 +37,8 @@ TRIGGERS = Section("Triggers", fields={
 GITHUB = Section("GitHub Actions", fields={
     "on": Field(TRIGGERS, "When the CI workflow runs (GitHub `on:`).", "GitHubCI.on",
                 default={"push": {"branches": ["main"]}, "pull_request": {}},
-                docs_type="`{push, pull_request, workflow_dispatch}`",
+                docs_type="`{push, pull_request, workflow_dispatch}`; `push` and `pull_request` take "
+                          "`{branches, tags, paths}`",
                 schema={"examples": [{"push": {"branches": ["main"]}}]}),
     "python": Field(fmt(r"^(pypy)?[0-9]+(\.([0-9]+|x))*$", "a Python version", "\"3.11\""),
                     "The Python the project's `install` and `test` commands run on; quote it (`\"3.10\"` unquoted "
@@ -44,7 +46,9 @@ GITHUB = Section("GitHub Actions", fields={
                     default="3.11", docs_type="version text", schema={"examples": ["3.11"]}),
     "mlopsdsl": Field(TOOL_INSTALL, "Where the workflows install mlopsdsl from: a wheel URL (`...whl#sha256=...`), a "
                                     "VCS URL pinned to a commit (`git+https://...@<sha>`), or `{install: VERSION, "
-                                    "index: URL}`. Never the public index by name.", "GitHubCI.mlopsdsl",
+                                    "index: URL}` (a version alone: MLD688; an unpinned URL: MLD687). Never "
+                                    "the public index by name. Required by the `github` target (MLD685).",
+                      "GitHubCI.mlopsdsl",
                       docs_type="requirement text, or `{install, index, python}`",
                       schema={"examples": ["git+https://github.com/acme/mlopsdsl@"
                                            "0123456789abcdef0123456789abcdef01234567"]}),
@@ -64,7 +68,8 @@ GITHUB = Section("GitHub Actions", fields={
     "retrain": Field(Section("Retrain", fields={
         "schedule": Field(ref("cron"), "When to retrain (cron, UTC).", "GitHubCI.retrain_schedule"),
         "environment": Field(ENVIRONMENT_NAME, "The environment to retrain in.", "GitHubCI.retrain_environment"),
-    }), "Scheduled (and drift-triggered) retraining.", "GitHubCI", docs_type="`{schedule, environment}`"),
+    }), "Scheduled retraining in `environment`; drift-triggered retraining in the "
+                                                   "environment that drifted.", "GitHubCI", docs_type="`{schedule, environment}`"),
 })
 CI = Section("CI", name="ci", fields={
     "github": Field(GITHUB, "A GitHub Actions workflow.", "Project.ci"),
@@ -104,7 +109,7 @@ PATCH = Section("Patch", name="patch", schema={"oneOf": [{"required": ["json_pat
     }), "Which object in the files.", "Patch", docs_type="`{kind, name}`"),
     "json_patch": Field(list_of(JSON_PATCH_OP, minItems=1),
                         "RFC 6902 operations. Exactly one of `json_patch` or `merge`.", "Patch.json_patch",
-                        docs_type="list of RFC 6902 operations"),
+                        docs_type="list of RFC 6902 operations `{op, path, value, from}`"),
     "merge": Field({"type": "object"}, "An RFC 7386 merge patch. Exactly one of `json_patch` or `merge`.",
                    "Patch.merge", docs_type="mapping"),
 })

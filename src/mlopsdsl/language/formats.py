@@ -14,8 +14,6 @@ from typing import Any
 from mlopsdsl.expr.units import CPU_SYNTAX, CRON_SYNTAX, DURATION_SYNTAX, MEMORY_SYNTAX, PERCENT_0_100_SYNTAX
 
 EXPR_PATTERN = r"^\$\{\{[\s\S]*\}\}$"
-# The formats whose values have units, and so a check of their own (`mlopsdsl.check.values`).
-UNIT_FORMATS = ("duration", "cpu", "memory", "percent", "cron")
 
 
 def fmt(pattern: str, what: str, example: str, *, type_: str | list[str] = "string", **extra: Any) -> dict[str, Any]:

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 from mlopsdsl.language.formats import fmt
-from mlopsdsl.language.table import BOOL, STRING, TEXT, Def, Field, Section, enum, list_of, map_of, ref
-
-
-def labels(markdown: str, ir: str, **extra) -> Field:
-    return Field(map_of(ref("label_value"), ref("label_key")), markdown, ir,
-                 docs_type="map label key -> label value", schema={"examples": [{"team": "growth"}]}, **extra)
+from mlopsdsl.language.table import BOOL, STRING, TEXT, Def, Field, Section, enum, labels, list_of, ref
 
 
 ALERT = Section("Alert", name="alert", schema={"defaultSnippets": [
@@ -20,7 +15,7 @@ ALERT = Section("Alert", name="alert", schema={"defaultSnippets": [
     "when": Field(ref("expr"), "When to fire: an expression over `serving.*` and `drift.*`.", "Alert.when",
                   required=True, context="alert_when", schema={"examples": ["${{ serving.latency.p95 > 250ms }}"]}),
     "for": Field(ref("duration"), "How long the condition must hold before firing.", "Alert.for_duration",
-                 default="0s"),
+                 default="0s", zero_ok=True),
     "severity": Field(enum({"info": "For the record.", "warning": "Look soon.", "critical": "Page now."}),
                       "How urgent the alert is.", "Alert.severity", default="warning"),
     "summary": Field(STRING, "One-line summary in the notification.", "Alert.summary"),
@@ -34,22 +29,25 @@ DRIFT = Section("Drift", name="drift", fields={
                        context="drift_reference", schema={"examples": ["${{ data.reference }}"]}),
     "method": Field(enum({"psi": "Population stability index.", "ks": "Kolmogorov-Smirnov test.",
                           "wasserstein": "Wasserstein distance.", "chi2": "Chi-squared test."}),
-                    "The drift statistic.", "Drift.method", default="psi"),
+                    "The drift statistic; `ks` and `wasserstein` only on numeric features (MLD682).", "Drift.method",
+                    default="psi"),
     "threshold": Field({"type": "number", "exclusiveMinimum": 0},
-                       "Drift above this value is significant (`0.2` is the usual PSI level; set your own for the "
+                       "A feature scoring above this has drifted (`0.2` is the usual PSI level; set your own for the "
                        "other methods).", "Drift.threshold", default=0.2),
     "features": Field(list_of(TEXT, minItems=1, uniqueItems=True),
                       "Columns to watch; each must be in the reference's `schema`.", "Drift.features", required=True),
     "schedule": Field(ref("cron"), "When to compute drift (cron, 5 fields or `@hourly`..., UTC).", "Drift.schedule",
                       default="@hourly"),
-    "on_drift": Field(enum({"retrain": "Start the retraining workflow.", "alert": "Only alert."}),
+    "on_drift": Field(enum({"retrain": "Dispatch the retrain workflow in the environment that drifted.",
+                            "alert": "Only alert."}),
                       "What happens when drift is found.", "Drift.on_drift", default="alert"),
     "image": Field(ref("image"), "The drift job's image: where CI pushes the one built from the generated "
                                  "`monitoring/drift/Dockerfile` (tagged with `metadata.version` when no tag is given), "
-                                 "or your own image with `mlopsdsl[drift]` installed.", "Drift.image",
+                                 "or your own image with `mlopsdsl[drift]` installed. Required by the monitoring "
+                                 "target (MLD681).", "Drift.image",
                    schema={"examples": ["ghcr.io/acme/churn-drift"]}),
     "current": Field(ref("expr"), "The current sample as a data source, `${{ data.NAME }}`, instead of the request "
-                                  "log.", "Drift.current", context="drift_current",
+                                  "log (exactly one of the two: MLD680).", "Drift.current", context="drift_current",
                      schema={"examples": ["${{ data.live }}"]}),
     "request_log": Field(Section("Request log", fields={
         "uri": Field(TEXT, "Where KServe's payload logger writes the predictor's requests (its `url`): "
@@ -59,7 +57,8 @@ DRIFT = Section("Drift", name="drift", fields={
                              "RequestLog.storage_key", required=True),
         "path": Field(TEXT, "The logger's `storage.path`.", "RequestLog.path", default="mlopsdsl"),
         "window": Field(ref("duration"), "How far back each run reads.", "RequestLog.window", default="1d"),
-    }), "The current sample: the requests KServe's logger stored (the predictor logs them when this is set).",
+    }), "The current sample: the requests KServe's logger stored (the kserve target turns the logger on; REST "
+        "services only, MLD683).",
         "Drift.request_log", docs_type="`{uri, storage_key, path, window}`"),
     "credentials": Field(list_of(ref("dns_label"), uniqueItems=True),
                          "Kubernetes Secrets (by name) whose keys become the job's environment, e.g. the "

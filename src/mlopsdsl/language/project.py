@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from mlopsdsl.language import delivery, monitoring, serving, steps
 from mlopsdsl.language.table import (
-    NUMBER, SCALAR, STRING, TEXT, Def, Field, Section, enum, front_end, list_of, map_of, ref,
+    NUMBER, SCALAR, STRING, TEXT, Def, Field, Section, enum, front_end, labels, list_of, map_of, ref,
 )
 
 TASKS = {
@@ -26,11 +26,6 @@ DATA_FORMATS = {"parquet": "Apache Parquet.", "csv": "Comma-separated values.", 
                 "other": "Anything else."}
 PARAM_TYPES = {"int": "A whole number.", "float": "A number.", "bool": "true or false.", "str": "Text."}
 API_VERSION = Def("api_version", {"type": "string", "const": "mlopsdsl/v1", "title": "API version"})
-
-
-def labels(markdown: str, ir: str) -> Field:
-    return Field(map_of(ref("label_value"), ref("label_key")), markdown, ir,
-                 docs_type="map label key -> label value", schema={"examples": [{"team": "growth"}]})
 
 
 METADATA = Section("Metadata", name="metadata", fields={

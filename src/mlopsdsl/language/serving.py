@@ -30,7 +30,7 @@ VARIANT = Section("Variant", name="variant", fields={
 REPLICAS = Section("Replicas", fields={
     "min": Field({"type": "integer", "minimum": 0}, "Fewest replicas (`0` = scale to zero).", "Serving.min_replicas",
                  default=1),
-    "max": Field({"type": "integer", "minimum": 1}, "Most replicas (default: `min`, at least 1).",
+    "max": Field({"type": "integer", "minimum": 1}, "Most replicas, at least `min` (default: `min`, at least 1).",
                  "Serving.max_replicas"),
 })
 AUTOSCALING = Section("Autoscaling", fields={
@@ -58,13 +58,15 @@ ROLLOUT = Section("Rollout", fields={
                                    "not the stable revision's).", "Rollout.analysis",
                       context="rollout_analysis", schema={"examples": ["${{ serving.error_rate < 1% }}"]}),
     "no_traffic": Field(Section("No traffic", fields={
-        "min_requests": Field({"type": "integer", "minimum": 1}, "Fewest requests the new revision must serve in a step "
-                                                                 "for the analysis to judge it.",
+        "min_requests": Field({"type": "integer", "minimum": 1}, "Fewest requests the new revision must serve within the "
+                                                                 "gate's window (the step `interval` rounded up to "
+                                                                 "minutes, at least 2m) for the analysis to judge it.",
                               "NoTraffic.min_requests", default=10),
         "action": Field(enum({"rollback": "Roll back: no evidence, no promotion.",
                               "promote": "Promote on readiness alone, with a warning.",
                               "probe": "Send `probe.requests` synthetic requests to the new revision, then judge."}),
-                        "What to do below `min_requests`.", "NoTraffic.action", default="rollback"),
+                        "What to do below `min_requests`: `probe` needs a REST protocol (MLD608).",
+                        "NoTraffic.action", default="rollback"),
         "probe": Field(Section("Probe", fields={
             "body": Field(TEXT, "Repository path of the JSON request body to send (the serving protocol's "
                                 "predict/infer endpoint).", "NoTraffic.probe_body", required=True),
@@ -83,7 +85,8 @@ SERVING = Section("Serving", name="serving", fields={
                    "Serving.model_step", context="serving_model",
                    schema={"examples": ["${{ steps.train.outputs.model }}"]}),
     "storage_uri": Field(ref("storage_uri"), "Where the model files are published; may interpolate "
-                                             "`${{ metadata.version }}`.", "Serving.storage_uri"),
+                                             "`${{ metadata.version }}`. The `kserve` target refuses a spec without "
+                                             "one (MLD614).", "Serving.storage_uri"),
     "storage_secret": Field(ref("dns_label"), "A Kubernetes Secret with storage credentials (becomes a "
                                               "ServiceAccount).", "Serving.storage_secret"),
     "protocol": Field(enum({"v1": "KServe V1 REST.", "v2": "Open Inference Protocol (REST).",
@@ -101,7 +104,9 @@ SERVING = Section("Serving", name="serving", fields={
                                "codes, so no `serving.error_rate`.",
         "istio": "The Istio sidecar's standard metrics (`istio_requests_total`); needs sidecar injection."}),
         "Which exporter the `serving.*` SLIs (alerts, dashboard, rollout gate) are read from. Default: `knative-otel` "
-        "when serverless, `kserve-model-server` when raw.", "Serving.metrics", schema={"examples": ["knative-otel"]}),
+        "when serverless, `kserve-model-server` when raw (what KServe v0.20 installs). Without status codes (the "
+        "model server) there is no `serving.error_rate` (MLD607); Knative sources only in serverless mode "
+        "(MLD609). Names and sources: docs/targets/monitoring.md.", "Serving.metrics", schema={"examples": ["knative-otel"]}),
     "runtime": Field(ref("dns_label"), "A ServingRuntime name, to override the one chosen from the framework.",
                      "Serving.runtime"),
     "grpc_port": Field({"type": "integer", "minimum": 1, "maximum": 65535},
@@ -122,6 +127,7 @@ SERVING = Section("Serving", name="serving", fields={
                          docs_type="`{image, run, env, resources}`"),
     "rollout": Field(ROLLOUT, "How new model versions are rolled out (without it: `direct`).", "Serving.rollout",
                      docs_type="`{strategy, steps, interval, analysis, no_traffic}`"),
-    "variants": Field(list_of(VARIANT), "An A/B split: other models and their traffic weights.", "Serving.variants",
+    "variants": Field(list_of(VARIANT), "An A/B split: other models and their traffic weights (the split speaks REST v1/v2 "
+                                               "only).", "Serving.variants",
                       docs_type="list of `{name, storage_uri, weight, framework, version, resources}`"),
 })

@@ -129,7 +129,9 @@ STEP_FIELDS: dict[str, Field] = {
     "retries": Field(RETRIES, "Retries: a count (`2`) or `{count, backoff, max_backoff, factor}`.", "Step.retry",
                      inherit=True, docs_type="integer, or `{count, backoff, max_backoff, factor}`",
                      schema={"examples": [2]}),
-    "cache": Field(BOOL, "Reuse the result of an identical earlier run.", "Step.cache", default=True, inherit=True),
+    "cache": Field(BOOL, "Reuse the result of an identical earlier run; never for a step that reads a `uri:` data "
+                         "source, nor for `on_exit` (docs/targets/kubeflow.md, \"What caching reuses\").",
+                   "Step.cache", default=True, inherit=True),
     "timeout": Field(ref("duration"), "Fail the step after this long, e.g. `2h`.", "Step.timeout", inherit=True),
     "env": Field(ENV, "Environment variables; values are text and may use `${{ secrets.NAME }}`.", "Step.env",
                  inherit=True, merge=True, context="step_env", docs_type="map NAME -> text"),
@@ -143,14 +145,17 @@ STEP_FIELDS: dict[str, Field] = {
                           any_of(SCALAR, map_of(SCALAR, IDENTIFIER, minProperties=1, **{"x-noun": "a mapping of values"})),
                           **{"x-noun": "a list of values or of mappings"})),
                       "Fan out: run once per item (an expression or a literal list); `${{ item }}` inside, "
-                      "`${{ item.lr }}` for a field of a mapping item.", "ForEach.items", on_exit=False,
+                      "`${{ item.lr }}` for a field of a mapping item. A step that reads a value output of this "
+                      "step gets the list of every item's value, in item order (a fan-in); a list of artifacts "
+                      "cannot be read that way.", "ForEach.items", on_exit=False,
                       context="for_each", docs_type="expr, or a literal list (of values or of mappings)",
                       schema={"examples": ["${{ ['2024-Q1', '2024-Q2'] }}", [{"lr": 0.1, "depth": 3}]]}),
     "parallelism": Field({"type": "integer", "minimum": 1}, "With `for_each`: how many items run at once.",
                          "ForEach.parallelism", on_exit=False),
     "node_selector": Field(map_of(ref("label_value"), ref("label_key")), "Node labels the pod must land on.",
                            "Step.node_selector"),
-    "tolerations": Field(list_of(TOLERATION), "Kubernetes tolerations, as in a pod spec.", "Step.tolerations"),
+    "tolerations": Field(list_of(TOLERATION), "Kubernetes tolerations, as in a pod spec.", "Step.tolerations",
+                         docs_type="list of `{key, operator, value, effect, tolerationSeconds}`"),
     **training.STEP_FIELDS,
 }
 # Step fields `defaults:` passes down (and a component provides) unless the step sets them.

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field as _dc_field
 from typing import Any, Mapping
 
 Shape = Any  # a JSON Schema fragment, possibly holding Sections and Defs
+# The formats whose values have units (`mlopsdsl.expr.units`), and so checks of their own.
+UNIT_FORMATS = ("duration", "cpu", "memory", "percent", "cron")
 
 
 class _Unset:
@@ -55,6 +57,7 @@ class Field:
     inherit: bool = False  # `defaults:` (and a step's component) passes it down to steps
     merge: bool = False  # inherited key by key (a step's `env: {A}` keeps the default `B`), not replaced whole
     on_exit: bool = True  # `pipeline.on_exit` may set it (step fields only)
+    zero_ok: bool = False  # a zero duration means something here (`for: 0s` fires at once)
     context: str | None = None
     docs_type: str | None = None
     schema: Mapping[str, Any] = _dc_field(default_factory=dict)  # more keywords: examples, snippets
@@ -69,8 +72,9 @@ class Field:
 
     @property
     def units(self) -> str | None:
-        """The value format of the field or of its list items (`duration`, `cpu`, `percent`...)."""
-        return format_of(self.shape)
+        """The unit format of the field or of its list items: duration, cpu, memory, percent or cron."""
+        found = format_of(self.shape)
+        return found if found in UNIT_FORMATS else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,6 +144,12 @@ NUMBER = {"type": "number"}
 SCALAR = {"type": ["string", "number", "boolean"]}
 
 
+def labels(markdown: str, ir: str, **extra: Any) -> Field:
+    """A map of Kubernetes labels: label key -> label value."""
+    return Field(map_of(ref("label_value"), ref("label_key")), markdown, ir,
+                 docs_type="map label key -> label value", schema={"examples": [{"team": "growth"}]}, **extra)
+
+
 def format_of(shape: Shape) -> str | None:
     """The shared format a shape is a value of (`ref("duration")`), looking through list items."""
     if isinstance(shape, Def):
@@ -152,3 +162,14 @@ def format_of(shape: Shape) -> str | None:
     if shape.get("type") == "array":
         return format_of(shape.get("items"))
     return None
+
+
+def yaml_text(value: Any) -> str:
+    """A default as it is written in a spec (YAML flow style): `true`, `{release: prometheus}`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {yaml_text(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(yaml_text(item) for item in value) + "]"
+    return str(value)

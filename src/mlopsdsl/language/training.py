@@ -34,11 +34,17 @@ RAY = Section("Ray options", fields={
 })
 DISTRIBUTED = Section("Distributed training", name="distributed",
                       schema={"examples": [{"framework": "pytorch", "workers": 4}]}, fields={
-    "framework": Field(enum(FRAMEWORKS), "How the workers cooperate.", "Distributed.framework", required=True),
-    "workers": Field(POSITIVE, "How many pods (nodes) train together.", "Distributed.workers", required=True),
+    "framework": Field(enum(FRAMEWORKS), "How the workers cooperate: PyTorch DDP (torchrun), DeepSpeed, Horovod over "
+                                         "OpenMPI (MLD740: unmaintained since 2023), or Ray.", "Distributed.framework",
+                       required=True),
+    "workers": Field(POSITIVE, "How many pods (nodes) train together (Trainer `numNodes`, Ray worker replicas).",
+                     "Distributed.workers", required=True),
     "procs_per_worker": Field(POSITIVE, "Processes per pod (torchrun `nproc_per_node`, MPI slots); default: the "
-                                        "runtime's (one per GPU).", "Distributed.procs_per_worker"),
-    "ray": Field(RAY, "Options of `framework: ray`.", "Distributed", docs_type="`{version, submission, ttl}`"),
+                                        "runtime's (one per GPU); not for `ray` (MLD626).",
+                              "Distributed.procs_per_worker"),
+    "ray": Field(RAY, "Options of `framework: ray` (MLD626 otherwise): the image's Ray `version` (`\"2.52.0\"`), "
+                      "`submission` (`K8sJobMode`, `HTTPMode` or `SidecarMode`), and `ttl`, how long the finished "
+                      "cluster is kept.", "Distributed", docs_type="`{version, submission, ttl}`"),
 })
 
 _KINDS = {
@@ -62,12 +68,13 @@ EARLY_STOPPING = Section("Median stopping", fields={
 })
 TUNE = Section("Hyperparameter search", name="tune", fields={
     "params": Field(map_of(SEARCH_DIMENSION, ref("identifier"), minProperties=1),
-                    "The search space: declared `params` and the values each trial may take.", "Tune.params",
+                    "The search space: declared `params` (MLD620) that `run` reads (MLD625), and the values each trial "
+                    "may take.", "Tune.params",
                     required=True, docs_type="map param -> `{uniform | loguniform | int | choice, step}`"),
     "objective": Field(Section("Objective", fields={
         "metric": Field({"type": "string", "pattern": r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$",
                          "patternErrorMessage": "not OUTPUT.FIELD; use e.g. metrics.auc"},
-                        "A numeric field of one of this step's Metrics outputs: `metrics.auc`.", "Tune.field",
+                        "A numeric field of one of this step's Metrics outputs: `metrics.auc` (MLD622).", "Tune.field",
                         required=True, docs_type="OUTPUT.FIELD"),
         "goal": Field(enum({"maximize": "Higher is better.", "minimize": "Lower is better."}),
                       "Which way is better.", "Tune.goal", default="maximize"),
@@ -77,14 +84,18 @@ TUNE = Section("Hyperparameter search", name="tune", fields={
         "katib": "A Katib Experiment: trials are pods of their own (the cluster runs Katib).",
         "optuna": "Optuna inside the search task: trials are subprocesses in the step's image, which must have "
                   "`optuna` (no Katib needed; what a local run uses)."}),
-        "Who runs the trials.", "Tune.engine", default="katib"),
-    "trials": Field(POSITIVE, "How many trials in all.", "Tune.trials", required=True),
-    "parallel": Field(POSITIVE, "How many trials run at once.", "Tune.parallel", default=1),
-    "max_failed": Field({"type": "integer", "minimum": 0}, "Stop the search after this many failed trials.",
-                        "Tune.max_failed"),
+        "Who runs the trials (`optuna` is what a local run under kfp.local uses).", "Tune.engine",
+        default="katib"),
+    "trials": Field(POSITIVE, "How many trials in all; with `grid` at most the number of combinations (MLD624).",
+                    "Tune.trials", required=True),
+    "parallel": Field(POSITIVE, "How many trials run at once; at most `trials` (MLD623).", "Tune.parallel",
+                      default=1),
+    "max_failed": Field({"type": "integer", "minimum": 0},
+                        "Stop the search after this many failed trials; at most `trials` (MLD623).", "Tune.max_failed"),
     "early_stopping": Field(any_of({"type": "boolean"}, EARLY_STOPPING),
                             "Stop a trial whose objective is below the median of earlier trials at the same step "
-                            "(Katib `medianstop`).", "Tune.early_stopping",
+                            "(Katib `medianstop`; Katib only); `true` takes the defaults of `{min_trials, start_step}`.",
+                            "Tune.early_stopping",
                             docs_type="bool, or `{min_trials, start_step}`"),
 })
 

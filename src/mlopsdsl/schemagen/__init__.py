@@ -20,7 +20,7 @@ from typing import Any
 
 from mlopsdsl.language import COMPONENT, PROJECT, ROOT_HEAD
 from mlopsdsl.language.formats import FORMATS
-from mlopsdsl.language.table import Def, Field, Section
+from mlopsdsl.language.table import Def, Field, Section, yaml_text
 
 Schema = dict[str, Any]
 
@@ -31,17 +31,6 @@ OUTPUT = Path(__file__).resolve().parents[3] / "schemas" / "mlopsdsl.schema.json
 def plain(markdown: str) -> str:
     """Markdown -> plain text for `description` (editors escape markdown there)."""
     return markdown.replace("`", "").replace("**", "")
-
-
-def yaml_text(value: Any) -> str:
-    """A default as it is written in a spec (YAML flow style): `true`, `{release: prometheus}`."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{key}: {yaml_text(item)}" for key, item in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(yaml_text(item) for item in value) + "]"
-    return str(value)
 
 
 def field_doc(entry: Field) -> str:
