@@ -99,7 +99,8 @@ serving:
 monitoring:
   alerts:
     - {name: Slow, when: "${{ serving.latency.p95 > LATENCY }}", for: 5m}
-  drift: {reference: "${{ data.reference }}", features: [tenure], SCHEDULE}
+  drift: {reference: "${{ data.reference }}", current: "${{ data.reference }}", features: [tenure],
+          image: "ghcr.io/acme/drift:1.0.0", SCHEDULE}
 """
 
 
