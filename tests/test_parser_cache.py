@@ -45,9 +45,8 @@ def home(tmp_path) -> dict[str, str]:
 # The name lark's own cache (cache=True, as the parser was built before) gives the tables.
 LARK_NAME = """
 import os, tempfile, lark
-from mlopsdsl.resources import grammar_text
-from mlopsdsl.expr.parser import _Builder
-lark.Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=True,
+from mlopsdsl.expr.parser import _Builder, grammar
+lark.Lark(grammar(), parser="lalr", propagate_positions=True, maybe_placeholders=True,
           transformer=_Builder(), cache=True)
 print(*[n for n in os.listdir(tempfile.gettempdir()) if n.startswith(".lark_cache")])
 """

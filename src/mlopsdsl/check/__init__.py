@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlopsdsl.check.ci import check_tool_install
+from mlopsdsl import language
 from mlopsdsl.check.components import load_components
 from mlopsdsl.check.context import CheckContext
 from mlopsdsl.check.envs import check_environment_names
@@ -81,8 +82,7 @@ def _check_component_file(ctx: CheckContext) -> CheckedSpec:
     outputs = output_decls(ctx.data.get("outputs"), ("outputs",))
     itself = StepDecl(str(ctx.section("metadata").get("name", "component")), (), ctx.data, outputs)
     symbols = Symbols(steps={itself.name: itself})
-    check_resources(ctx, symbols)
-    check_durations(ctx, symbols)
+    check_values(ctx, {}, language.COMPONENT)
     check_literal_secrets(ctx)
     check_component_expressions(ctx, {n: t.from_name(d.type) or t.UNKNOWN for n, d in inputs.items()}, outputs)
     return CheckedSpec(ctx, symbols, ExprTable(), None, None)

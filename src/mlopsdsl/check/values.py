@@ -39,11 +39,12 @@ def cron_problem(expression: str) -> str | None:
     return None
 
 
-def check_values(ctx: CheckContext, components: dict[str, Any]) -> None:
+def check_values(ctx: CheckContext, components: dict[str, Any], root: language.Section = language.PROJECT) -> None:
+    """The values of the document (a Project, or a Component file on its own) and of its components."""
     def spec_report(code: codes.Code, message: str, path: Path, hint: str) -> None:
         ctx.error(code, message, path, hint=hint)
 
-    _check(ctx.data, language.PROJECT, spec_report)
+    _check(ctx.data, root, spec_report)
     for component in components.values():
         if component is None:
             continue

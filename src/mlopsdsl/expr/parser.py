@@ -248,6 +248,11 @@ class _Builder:
         return ast.Name(parts=tuple(parts), ends=tuple(ends), start=c[0].start_pos, end=ends[-1])
 
 
+def grammar() -> str:
+    """The whole grammar: grammar/expressions.lark and the unit literals of the one value syntax."""
+    return grammar_text() + grammar_terminals()
+
+
 @lru_cache(maxsize=1)
 def _lark():
     import lark
@@ -257,7 +262,7 @@ def _lark():
     # The analysed LALR tables are cached (lark checks the grammar's hash), which saves ~70 ms on
     # every later run; never in the shared temp directory (cache=True), whose pickle anyone can plant.
     cache = private_file(f"expressions-lark{lark.__version__}-py{sys.version_info[0]}{sys.version_info[1]}.cache")
-    return lark.Lark(grammar_text() + grammar_terminals(), parser="lalr", propagate_positions=True,
+    return lark.Lark(grammar(), parser="lalr", propagate_positions=True,
                      maybe_placeholders=True, transformer=_Builder(), cache=cache or False)
 
 
