@@ -340,3 +340,17 @@ def test_request_log_turns_on_kserves_logger_where_the_job_reads(tmp_path):
     without = churn().model_copy(update={"monitoring": churn().monitoring.model_copy(update={"drift": None})})
     (isvc,) = [a for a in KServeBackend().compile(without) if a.path == "kserve/churn-api.yaml"]
     assert "logger" not in isvc.documents[0]["spec"]["predictor"]
+
+
+def test_the_dashboard_shows_canary_and_stable_side_by_side(tmp_path):
+    files = compile_to(churn(), tmp_path)
+    board = json.loads(files["monitoring/grafana-dashboard.json"])
+    panels = {p["title"]: p for p in board["panels"]}
+    (target,) = panels["Error ratio by revision"]["targets"]
+    assert target["expr"] == 'mlopsdsl_revision:error_ratio:rate5m{namespace="ml-prod", service="churn-api"}'
+    assert target["legendFormat"] == "{{kn_revision_name}}"
+    (rule,) = load(files, "monitoring/prometheus-rules.yaml")
+    records = {r["record"]: r["expr"] for g in rule["spec"]["groups"] for r in g["rules"] if "record" in r}
+    assert "sum by (kn_revision_name)" in records["mlopsdsl_revision:error_ratio:rate5m"]
+    raw = json.loads(compile_to(churn("raw"), tmp_path / "raw")["monitoring/grafana-dashboard.json"])
+    assert not any("by revision" in p["title"] for p in raw["panels"])  # a Deployment has no revisions

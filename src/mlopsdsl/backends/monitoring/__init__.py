@@ -96,11 +96,4 @@ class MonitoringBackend(Backend):
             wanted |= {promql.Sli("rps"), promql.Sli("replicas"), promql.Sli("error_rate")}
         if project.monitoring and project.monitoring.drift:
             wanted |= {promql.Sli("drift"), promql.BY_FEATURE}
-        sayable = []
-        for sli in sorted(wanted):
-            try:
-                promql.raw_query(sli, ctx)
-            except promql.Unsupported:
-                continue
-            sayable.append(sli)
-        return sayable
+        return [sli for sli in sorted(wanted) if grafana.sayable(sli, ctx)]

@@ -1,7 +1,9 @@
 """Grafana dashboard: the recorded SLIs, replicas, drift per feature, alert thresholds.
 
 Panels query the recording rules (the same series the alerts read), so a panel
-and an alert can never disagree about what "p95 latency" means. The datasource
+and an alert can never disagree about what "p95 latency" means; on Knative a row
+shows latency, error ratio and rps per revision (the canary beside the stable one),
+from the per-revision rules the rollout gate's queries are built like. The datasource
 is a template variable (`${datasource}`), so one JSON imports into any Grafana.
 The uid is derived from the project (and environment) name, so re-importing
 replaces the dashboard instead of adding a copy. Thresholds of alerts that
@@ -83,19 +85,49 @@ def panels(project: Project, mon: Monitoring, ctx: promql.PromContext, alerts: l
         serving = [("Latency", "s", [(q(promql.Sli("latency", qq)), f"p{qq * 100:g}") for qq in quantiles], "latency"),
                    ("Requests per second", "reqps", [(q(promql.Sli("rps")), "rps")], "rps"),
                    ("Replicas (available)", "short", [(q(promql.Sli("replicas")), "replicas")], "replicas")]
-        if ctx.source and ctx.source.error_label:
+        if sayable(promql.Sli("error_rate"), ctx):
             serving.insert(1, ("Error ratio (5xx)", "percentunit", [(q(promql.Sli("error_rate")), "errors")],
                                "error_rate"))
         for i, (title, unit, targets, metric) in enumerate(serving):
             out.append(_panel(len(out) + 1, title, unit, targets, (12 * (i % 2), y + 8 * (i // 2), 12),
                               lines.get(metric, [])))
         y += 8 * ((len(serving) + 1) // 2)
+        if ctx.source and ctx.source.revision_label:
+            out += _revision_panels(len(out) + 1, ctx, y, lines)
+            y += 1 + 8 * 2
     if mon.drift:
         out.append(_row(len(out) + 1, f"Drift ({mon.drift.method})", y))
         by_feature = promql.BY_FEATURE.record + promql.matchers(ctx.rule_labels)
         drift_lines = lines.get("drift", []) + [(mon.drift.threshold, "warning")]
         out.append(_panel(len(out) + 1, "Drift score by feature", "short", [(by_feature, "{{feature}}")],
                           (0, y + 1, 24), drift_lines))
+    return out
+
+
+def sayable(sli: promql.Sli, ctx: promql.PromContext) -> bool:
+    try:
+        promql.raw_query(sli, ctx)
+    except promql.Unsupported:
+        return False
+    return True
+
+
+def _revision_panels(first: int, ctx: promql.PromContext, y: int, lines: dict) -> list[dict]:
+    """The same SLIs per Knative revision: a canary and the stable revision side by side."""
+    label = ctx.source.revision_label
+    legend = "{{" + label + "}}"
+
+    def per_revision(sli: promql.Sli) -> str:
+        return sli.record_at(metrics.REVISION_PREFIX) + promql.matchers(ctx.rule_labels)
+
+    panels = [("p95 latency by revision", "s", promql.Sli("latency", 0.95), "latency"),
+              ("Requests per second by revision", "reqps", promql.Sli("rps"), "rps")]
+    if sayable(promql.Sli("error_rate"), ctx):
+        panels.insert(1, ("Error ratio by revision", "percentunit", promql.Sli("error_rate"), "error_rate"))
+    out = [_row(first, "By revision (canary and stable)", y)]
+    for i, (title, unit, sli, metric) in enumerate(panels):
+        out.append(_panel(first + 1 + i, title, unit, [(per_revision(sli), legend)],
+                          (12 * (i % 2), y + 1 + 8 * (i // 2), 12), lines.get(metric, [])))
     return out
 
 

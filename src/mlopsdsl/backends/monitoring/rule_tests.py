@@ -224,6 +224,19 @@ def _drift_series(world: dict, ctx: promql.PromContext, steps: int) -> list[dict
              "values": f"{series.num(v)}+0x{steps}"} for f, v in sorted(scores.items())]
 
 
+REQUEST_SLIS = ("latency", "error_rate", "rps")
+
+
+def no_traffic(world: dict) -> dict | None:
+    """The world with no requests: rps reads 0 (the rule's `or vector(0)`), error ratio and latency have
+    no value; other SLIs as they were. None when the condition reads no request SLI."""
+    if not any(s.metric in REQUEST_SLIS for s in world):
+        return None
+    idle = {s: v for s, v in world.items() if s.metric not in REQUEST_SLIS}
+    idle.update({s: 0.0 for s in world if s.metric == "rps"})
+    return idle
+
+
 def alert_tests(compiled: CompiledAlert, ctx: promql.PromContext, project: Project) -> dict | None:
     expr = promql.normalize(compiled.alert.when)
     fire, quiet = choose_worlds(expr, ctx)
@@ -248,4 +261,12 @@ def alert_tests(compiled: CompiledAlert, ctx: promql.PromContext, project: Proje
                           compiled.alert.for_duration - 60, []))
     if quiet is not None:
         tests.append(case("stays quiet just short of the threshold", quiet, eval_s, []))
+    idle = no_traffic(fire)
+    if idle is not None:
+        holds = evaluate(expr, idle, ctx)
+        title = "no traffic (no request series at all): " + ("fires, rps reads 0" if holds is not None else
+                                                              "stays quiet, no error ratio or latency to judge")
+        expected = [{"exp_labels": {**holds, **compiled.labels}, "exp_annotations": compiled.expanded}] \
+            if holds is not None else []
+        tests.append(case(title, idle, eval_s, expected))
     return {"rule_files": ["../rules.yaml"], "evaluation_interval": f"{STEP_MINUTES}m", "tests": tests}
