@@ -9,7 +9,7 @@ stage reaches back into an earlier one's input.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from mlopsdsl.diagnostics import Diagnostic, has_errors, sort_key
 from mlopsdsl.loader import Document, Limits, display_source, load_bytes, read_input
@@ -25,6 +25,7 @@ class Result:
     checked: Any = None  # the CheckedSpec of the base spec (or of `--env`)
     ir: Any = None
     usage: bool = False  # the command line is wrong (an unknown `--env`), not the spec: exit 2
+    buffers: Mapping[str, str] | None = None  # editor buffers read before the disk (see `front_end`)
 
     @property
     def ok(self) -> bool:
@@ -34,13 +35,18 @@ class Result:
         self.diagnostics.extend(diagnostics)
 
 
-def front_end(path: str, *, limits: Limits | None = None) -> Result:
-    """Load and schema-validate one spec file."""
+def front_end(path: str, *, limits: Limits | None = None, buffers: Mapping[str, str] | None = None) -> Result:
+    """Load and schema-validate one spec file.
+
+    `buffers` holds the text of files open in an editor (absolute path -> text): the
+    spec and the components it uses are read from there before the disk.
+    """
     from mlopsdsl import schema
 
     result = Result(path)
     limits = limits or Limits.from_env()
-    raw, problem = read_input(path, limits)
+    result.buffers = buffers
+    raw, problem = read_input(path, limits, buffers)
     if problem is not None:
         result.add([problem])
         return _done(result)
@@ -57,7 +63,8 @@ def front_end(path: str, *, limits: Limits | None = None) -> Result:
     return _done(result)
 
 
-def check_file(path: str, *, env: str | None = None, limits: Limits | None = None) -> Result:
+def check_file(path: str, *, env: str | None = None, limits: Limits | None = None,
+               buffers: Mapping[str, str] | None = None) -> Result:
     """Everything `validate` runs: load, schema, and the semantic checks.
 
     With `env`, the spec is checked with that environment's `set:` overlay
@@ -65,7 +72,7 @@ def check_file(path: str, *, env: str | None = None, limits: Limits | None = Non
     that overrides something, so a broken override is found before anyone
     deploys to that environment; a mistake seen in several runs is reported once.
     """
-    result = front_end(path, limits=limits)
+    result = front_end(path, limits=limits, buffers=buffers)
     if not result.ok or result.document is None:
         return result
     if env is not None and env not in _environments(result.document.data):
@@ -173,9 +180,10 @@ def _check_variant(result: Result, env: str | None, base: Any = None):
         diagnostics += schema.validate(overlaid)
         if has_errors(diagnostics):
             return None, diagnostics
-        ctx = CheckContext(data, index, document.source, env_name=env, overridden=tuple(overrides), base=base)
+        ctx = CheckContext(data, index, document.source, env_name=env, overridden=tuple(overrides), base=base,
+                           buffers=result.buffers)
     else:
-        ctx = CheckContext(document.data, document.index, document.source)
+        ctx = CheckContext(document.data, document.index, document.source, buffers=result.buffers)
     checked = check_spec(ctx)
     result.sources.update(ctx.sources)
     return checked, diagnostics + ctx.diagnostics

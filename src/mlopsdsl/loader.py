@@ -28,7 +28,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 
@@ -158,18 +158,29 @@ def _scalar_value(node: yaml.ScalarNode) -> Any:
     return value
 
 
-def load_file(path: str, limits: Limits | None = None) -> tuple[Document | None, list[Diagnostic]]:
-    """Read and load one file; a missing or unreadable file is MLD101."""
+def load_file(path: str, limits: Limits | None = None, *, buffers: Mapping[str, str] | None = None
+              ) -> tuple[Document | None, list[Diagnostic]]:
+    """Read and load one file; a missing or unreadable file is MLD101 (`buffers`: see `read_input`)."""
     limits = limits or Limits.from_env()
-    raw, problem = read_input(path, limits)
+    raw, problem = read_input(path, limits, buffers)
     if problem is not None:
         return None, [problem]
     return load_bytes(raw, path, limits)
 
 
-def read_input(path: str, limits: Limits) -> tuple[bytes, Diagnostic | None]:
-    """The bytes of an input file (a regular file, within the size limit), or why they cannot be had."""
+def read_input(path: str, limits: Limits, buffers: Mapping[str, str] | None = None
+               ) -> tuple[bytes, Diagnostic | None]:
+    """The bytes of an input file (a regular file, within the size limit), or why they cannot be had.
+
+    `buffers` maps absolute paths to the text an editor holds for them (the language server's
+    open documents, saved or not); a file found there is not read from disk.
+    """
     from mlopsdsl.files import NotRegularFile, TooLarge, read_regular
+
+    text = buffers.get(os.path.abspath(path)) if buffers else None
+    if text is not None:
+        raw = text.encode("utf-8", "surrogatepass")
+        return (raw, None) if len(raw) <= limits.max_bytes else (b"", _size_error(path, len(raw), limits))
 
     try:
         return read_regular(path, limits.max_bytes), None

@@ -140,6 +140,10 @@ class SourceIndex:
     def __len__(self) -> int:
         return len(self._nodes)
 
+    def items(self) -> Iterable[tuple[Path, NodeInfo]]:
+        """Every path with its NodeInfo, parents before children, in file order (positions -> paths)."""
+        return self._nodes.items()
+
     def span(self, path: Iterable[PathPart], *, key: bool = False) -> Span:
         """The span of `path`, or of its nearest ancestor that exists.
 

@@ -58,12 +58,12 @@ def _load(ctx: CheckContext, ref: str, at: Path, base_dir: str, chain: tuple[str
         ctx.error(codes.COMPONENT_CYCLE, f"components use each other in a cycle: {cycle}", at,
                   hint="a component cannot use itself, directly or through others")
         return None
-    if not os.path.exists(resolved):
+    if not (os.path.exists(resolved) or (ctx.buffers and os.path.abspath(resolved) in ctx.buffers)):
         ctx.error(codes.COMPONENT_NOT_FOUND, f"component file '{ref}' not found (looked for {resolved})", at,
                   hint="`uses:` paths are relative to the file that contains them")
         return None
     limits = Limits.from_env()
-    raw, problem = read_input(resolved, limits)
+    raw, problem = read_input(resolved, limits, ctx.buffers)
     if problem is not None:
         ctx.error(codes.COMPONENT_NOT_FOUND, f"component file '{ref}': {problem.message}", at, hint=problem.hint)
         return None

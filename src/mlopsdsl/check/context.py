@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from mlopsdsl.diagnostics import Diagnostic, Related, codes
 from mlopsdsl.source import Path, SourceFile, SourceIndex, Span
@@ -62,6 +62,8 @@ class CheckContext:
     # the base spec's CheckedSpec when this variant is checked after it in the same run. What the
     # variant did not change was reported there, so checks may skip it (see `unchanged`).
     base: Any = None
+    # text of files open in an editor (absolute path -> text), read before the disk (see `driver.front_end`)
+    buffers: Mapping[str, str] | None = None
     _strings: list[tuple[Path, str, Any]] | None = field(default=None, repr=False)
 
     def span(self, path: Path, *, key: bool = False) -> Span:

@@ -11,6 +11,7 @@ into a CI command is refused here, not interpolated by GitHub later).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -109,17 +110,26 @@ class SpecScope:
 _TABLES: dict[frozenset, tuple[int, TableScope]] = {}
 # (value, context, scope key) -> (parts, type) for values whose check found nothing wrong.
 _CLEAN: dict[tuple, tuple[tuple, t.Type]] = {}
+# Both caches live as long as the process: one run of `validate`, or hours of a language server whose
+# every edit of a name makes a new global table. They are emptied together when either grows past its
+# bound (names held in tables, entries), which one run of a 5,000-step spec stays far below.
 _CACHE_LIMIT = 200_000
+_held = 0  # names in the interned tables
+# Tokens are never reused: a key made before the caches were emptied cannot match a newer table.
+_TOKENS = itertools.count(1)
 
 
 def _interned(names: dict[tuple[str, ...], t.Type]) -> tuple[int, TableScope]:
+    global _held
     content = frozenset(names.items())
     found = _TABLES.get(content)
     if found is None:
-        if len(_TABLES) > _CACHE_LIMIT:
+        if _held > _CACHE_LIMIT or len(_CLEAN) > _CACHE_LIMIT:
             _TABLES.clear()
             _CLEAN.clear()
-        found = _TABLES[content] = (len(_TABLES) + 1, TableScope(names))
+            _held = 0
+        _held += len(names)
+        found = _TABLES[content] = (next(_TOKENS), TableScope(names))
     return found
 
 
@@ -337,13 +347,12 @@ def check_component_expressions(ctx: CheckContext, inputs: dict[str, t.Type], ou
     metadata...) cannot be known here and pass, to be checked where a spec `uses:` the component.
     """
     scope = SpecScope(_Unknowable(), TableScope(step_locals(inputs, outputs)))  # type: ignore[arg-type]
-    contexts = {"run": "run_arg", "env": "step_env"}
     for path, value, _ in ctx.strings():
         info = ctx.index.get(path)
         if "${{" not in value or info is None:
             continue
         parsed, problems = parse_value(value, info, ctx.source.text, path)
-        found, more = typecheck(parsed, contexts.get(str(path[0]), "text"), scope)
+        found, more = typecheck(parsed, language.context_at(path, language.COMPONENT) or "text", scope)
         ctx.diagnostics.extend(problems + more)
 
 

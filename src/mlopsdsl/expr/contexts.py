@@ -27,6 +27,17 @@ BUILTINS: dict[tuple[str, ...], t.Type] = {
     ("serving", "replicas"): t.INT,
     ("drift", "score"): t.FLOAT,
 }
+# What each built-in name measures, for people (hover and completion in the language server).
+MEANINGS: dict[tuple[str, ...], str] = {
+    **{("serving", "latency", q): f"{q[1:]}th percentile of request latency" for q in ("p90", "p95", "p99")},
+    ("serving", "latency", "p50"): "median request latency",
+    ("serving", "error_rate"): "share of requests answered with a server error (5xx)",
+    ("serving", "rps"): "requests per second",
+    ("serving", "replicas"): "replicas available to serve",
+    ("drift", "score"): "the drift statistic of the served inputs against the reference, highest over features",
+    ("drift", "score", "*"): "the drift statistic of one feature against the reference",
+    ("secrets", "*"): "a secret by name, delivered at run time and never written into any output",
+}
 # Roots whose names this module resolves itself; `drift.score.FEATURE` goes to
 # the Scope, which knows the spec's drift features.
 BUILTIN_ROOTS = ("serving", "secrets")

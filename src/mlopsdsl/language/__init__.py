@@ -26,7 +26,7 @@ from mlopsdsl.language.steps import COMPONENT, INHERITED, STEP, STEP_FIELDS
 from mlopsdsl.language.table import UNSET, Def, Field, Section
 
 __all__ = ["COMPONENT", "INHERITED", "PROJECT", "ROOT_HEAD", "STEP", "STEP_FIELDS", "Field", "Section",
-           "default", "expression_places", "field_at", "setting", "walk"]
+           "context_at", "default", "expression_places", "field_at", "setting", "walk"]
 
 Path = tuple[Any, ...]
 
@@ -114,6 +114,35 @@ def walk(data: Any, shape: Any = PROJECT, path: Path = ()) -> Iterator[tuple[Pat
         elif kind == "item" and isinstance(data, list):
             for i, value in enumerate(data):
                 yield from walk(value, child, path + (i,))
+
+
+def context_at(path: Path, root: Section = PROJECT) -> str | None:
+    """The expression context of the value at a document path (None: plain text), as `expression_places` gives it.
+
+    A field's context covers its value, each value of a mapping it holds (`env.KEY`) and each item of
+    a list (`run[0]`). The language server asks this of the place under the cursor.
+    """
+    shape: Any = root
+    found: Field | None = None
+    found_at = -1
+    for depth, part in enumerate(path):
+        step = None
+        for kind, child in _children(shape):
+            if kind == "section" and isinstance(part, str) and part in child.fields:
+                step = child.fields[part]
+            elif kind == "value" and isinstance(part, str) or kind == "item" and isinstance(part, int):
+                step = child
+            if step is not None:
+                break
+        if step is None:
+            return None
+        if isinstance(step, Field):
+            found, found_at, shape = step, depth, step.shape
+        else:
+            shape = step
+    if found is None or len(path) - found_at > 2:
+        return None
+    return found.context
 
 
 def expression_places(value: Any, entry: Field, path: Path) -> Iterator[tuple[Path, str, Any]]:
