@@ -21,6 +21,7 @@ examples:
   mlopsdsl compile examples/churn/churn.yaml --out build/ --env staging
   mlopsdsl schema --out mlopsdsl.schema.json          # for editors
   mlopsdsl graph examples/churn/churn.yaml --format mermaid
+  mlopsdsl lsp                                        # the language server, started by an editor
 """
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -86,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the JSON Schema of the language (for editors)")
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+
+    sub.add_parser("lsp", help="run the language server on stdin/stdout (for editors)",
+                   description="Speak the Language Server Protocol on stdin/stdout: live diagnostics, completion "
+                               "inside ${{ }}, hover, go to definition. Editors start it; see docs/editors.md.")
 
     p = sub.add_parser("graph", help="draw the pipeline DAG")
     p.add_argument("spec", metavar="SPEC")

@@ -174,3 +174,9 @@ def graph(args: argparse.Namespace) -> int:
         return EXIT_ERRORS
     sys.stdout.write((mermaid if args.format == "mermaid" else dot)(result.ir.pipeline))
     return EXIT_OK
+
+
+def lsp(args: argparse.Namespace) -> int:
+    from mlopsdsl.lsp.server import serve
+
+    return serve()
