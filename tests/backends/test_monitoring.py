@@ -354,3 +354,16 @@ def test_the_dashboard_shows_canary_and_stable_side_by_side(tmp_path):
     assert "sum by (kn_revision_name)" in records["mlopsdsl_revision:error_ratio:rate5m"]
     raw = json.loads(compile_to(churn("raw"), tmp_path / "raw")["monitoring/grafana-dashboard.json"])
     assert not any("by revision" in p["title"] for p in raw["panels"])  # a Deployment has no revisions
+
+
+def test_setup_names_what_the_cluster_must_provide(tmp_path):
+    files = compile_to(churn(), tmp_path)
+    text = files["monitoring/SETUP.md"].decode()
+    for needle in ("request-metrics-protocol: prometheus", "kn.revision.name", "release: kube-prometheus-stack",
+                   "`slack-webhook` (key `url`)", "honorLabels: true", "`s3-drift-reader`",
+                   "key `logs`", "`churn-retrain-dispatch`", "ghcr.io/acme/churn-drift:1.2.0"):
+        assert needle in text, needle
+    assert MonitoringBackend().next_steps(churn()) == [line[len("- [ ] "):] for line in text.splitlines()
+                                                      if line.startswith("- [ ] ")]
+    raw = compile_to(churn("raw"), tmp_path / "raw")["monitoring/SETUP.md"].decode()
+    assert "istio-injection=enabled" in raw and "request-metrics-protocol" not in raw

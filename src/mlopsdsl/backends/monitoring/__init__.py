@@ -8,6 +8,7 @@ Artifacts (under `monitoring/`):
   same in `grafana-dashboard-configmap.yaml` for the kube-prometheus-stack sidecar)
 - `drift-cronjob.yaml`     ConfigMap + CronJob running the drift job (see drift.py)
 - `drift/Dockerfile`       the drift job's image, from `ci.github.mlopsdsl`'s requirement
+- `SETUP.md`               what the cluster must provide (also printed after compile)
 - `rules.yaml`             the same groups as a plain rule file (`rule_files:` of a Prometheus
                            without the Operator; what the tests load)
 - `tests/<Alert>.yaml`     promtool unit tests generated from each alert:
@@ -25,7 +26,7 @@ from typing import ClassVar
 
 from mlopsdsl.backends import promql
 from mlopsdsl.backends.base import Artifact, Backend, codes
-from mlopsdsl.backends.monitoring import alertmanager, drift, gate_tests, grafana, metrics, rule_tests, rules
+from mlopsdsl.backends.monitoring import alertmanager, drift, gate_tests, grafana, metrics, rule_tests, rules, setup
 from mlopsdsl.ir import Project
 
 __all__ = ["MonitoringBackend"]
@@ -79,7 +80,12 @@ class MonitoringBackend(Backend):
             build = drift.dockerfile(project)
             if build is not None:
                 out.append(Artifact("monitoring/drift/Dockerfile", format="text", text=build))
+        out.append(Artifact("monitoring/SETUP.md", format="text", text=setup.render(project, self.next_steps(project))))
         return out
+
+    def next_steps(self, project: Project) -> list[str]:
+        """What the cluster must provide (Knative's request metrics, selectors, Secrets, the Pushgateway)."""
+        return setup.checklist(project)
 
     def refuse(self, exc: promql.Unsupported, where: str, span) -> None:
         """Report what PromQL cannot say, under its own code when it has one."""
