@@ -22,6 +22,7 @@ examples:
   mlopsdsl schema --out mlopsdsl.schema.json          # for editors
   mlopsdsl graph examples/churn/churn.yaml --format mermaid
   mlopsdsl lsp                                        # the language server, started by an editor
+  mlopsdsl run examples/minimal/minimal.yaml --env local   # on this machine (pip install 'mlopsdsl[run]')
 """
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -91,6 +92,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("lsp", help="run the language server on stdin/stdout (for editors)",
                    description="Speak the Language Server Protocol on stdin/stdout: live diagnostics, completion "
                                "inside ${{ }}, hover, go to definition. Editors start it; see docs/editors.md.")
+
+    p = sub.add_parser("run", help="run the pipeline on this machine (kfp.local)",
+                       description="Compile SPEC for kubeflow and run it here with KFP's local orchestrator: "
+                       "steps as host processes, a record per run under --runs-dir. Needs "
+                       "`pip install 'mlopsdsl[run]'`.")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("--env", metavar="NAME", type=_environment_name, help="environment to run with")
+    p.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="a parameter value (repeatable)")
+    p.add_argument("--from", metavar="STEP", help="rerun STEP and everything after it; earlier steps from the cache")
+    p.add_argument("--only", metavar="STEP", help="rerun only STEP; its inputs from the cache")
+    p.add_argument("--no-cache", action="store_true", help="run every step (the cache is still updated)")
+    p.add_argument("--containers", action="store_true", help="run the steps' images with docker or podman")
+    p.add_argument("--runs-dir", default=".mlopsdsl/runs", metavar="DIR", help="where run records go")
+    p.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
+    diagnostics_options(p)
+
+    p = sub.add_parser("runs", help="list the records of `mlopsdsl run`")
+    p.add_argument("--runs-dir", default=".mlopsdsl/runs", metavar="DIR")
 
     p = sub.add_parser("graph", help="draw the pipeline DAG")
     p.add_argument("spec", metavar="SPEC")

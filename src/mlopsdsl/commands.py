@@ -180,3 +180,35 @@ def lsp(args: argparse.Namespace) -> int:
     from mlopsdsl.lsp.server import serve
 
     return serve()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compile for kubeflow in memory and run it here with kfp.local (src/mlopsdsl/run/)."""
+    from pathlib import Path
+
+    from mlopsdsl import compiler
+    from mlopsdsl import run as runner
+
+    result = compiler.build(args.spec, env=args.env)
+    diagnostics, sources = list(result.diagnostics), dict(result.sources)
+    if _usage_problem(result):
+        _emit(args, diagnostics, sources)
+        return EXIT_USAGE
+    if result.ir is None or has_errors(diagnostics):
+        _emit(args, diagnostics, sources)
+        return EXIT_ERRORS
+    request = runner.Request(spec=args.spec, env=args.env, params=args.param or [], runs_dir=Path(args.runs_dir),
+                             cache=not args.no_cache, containers=args.containers, only=args.only,
+                             start=getattr(args, "from"), plain=args.plain)
+    found, code = runner.run(result.ir, request)
+    _emit(args, diagnostics + found, sources)
+    return code
+
+
+def runs(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from mlopsdsl.run.record import list_runs, table
+
+    sys.stdout.write(table(list_runs(Path(args.runs_dir))))
+    return EXIT_OK

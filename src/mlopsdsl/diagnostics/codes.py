@@ -7,7 +7,8 @@ when the two drift. Ranges:
     1xx  YAML and I/O           5xx  expressions and types
     2xx  schema and structure   6xx  serving, monitoring and CI rules
     3xx  names and references   7xx  target support
-    4xx  the pipeline graph     9xx  internal
+    4xx  the pipeline graph     8xx  running pipelines (`mlopsdsl run`)
+                                9xx  internal
 
 A code, once published, keeps its meaning; retire a code rather than reuse it.
 """
@@ -43,6 +44,7 @@ RANGES: dict[str, str] = {
     "5": "Expressions and types",
     "6": "Serving, monitoring and CI rules",
     "7": "Target support",
+    "8": "Running pipelines (`mlopsdsl run`)",
     "9": "Internal",
 }
 
@@ -153,6 +155,16 @@ DISTRIBUTED_OPTION = _code("MLD626", "distributed-option", "A `distributed:` opt
 
 # --- 67x, 80x-82x pipelines that run (issue 15): checks of what a run needs, `mlopsdsl run` ---------
 PARAM_NEEDS_DEFAULT = _code("MLD670", "param-needs-default", "A parameter has no default, but an automatic trigger (push, schedule, drift retrain) starts the pipeline with no value for it.")
+
+# --- 80x-82x `mlopsdsl run` (src/mlopsdsl/run/) --------------------------------------------------
+RUN_ENGINE_MISSING = _code("MLD800", "run-engine-missing", "`mlopsdsl run` needs kfp's local orchestrator and cel-python: `pip install 'mlopsdsl[run]'`.")
+RUN_UNKNOWN_PARAM = _code("MLD801", "run-unknown-param", "`-p NAME=VALUE` names no parameter of the spec.")
+RUN_PARAM_VALUE = _code("MLD802", "run-param-value", "A `-p` value does not fit its parameter (type, choices, min/max), or a parameter without a default got no value.")
+RUN_STEP_FAILED = _code("MLD803", "run-step-failed", "A step failed (after its retries); the run record holds its log.")
+RUN_NO_CONTAINERS = _code("MLD804", "run-no-container-engine", "`--containers` needs a running docker or podman engine, and none answered.")
+RUN_NEEDS_CLUSTER = _code("MLD805", "run-needs-cluster", "A step launches a cluster job (TrainJob, RayJob, Katib search) that cannot run on this machine.")
+RUN_UNKNOWN_STEP = _code("MLD806", "run-unknown-step", "`--from`/`--only` names no step of the pipeline.")
+RUN_NOT_CACHED = _code("MLD807", "run-upstream-not-cached", "`--only`/`--from` needs the steps before it in the cache, and one has never run with these inputs.")
 
 # --- 60x serving (rules from src/mlopsdsl/support.py, the KServe support matrix) -------
 SERVING_UNSERVABLE = _code("MLD601", "unservable-framework", "No KServe runtime serves the framework, or the named runtime cannot serve it (`custom` needs `runtime:`).")
