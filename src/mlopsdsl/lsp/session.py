@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ from mlopsdsl.lsp.text import LineIndex
 log = logging.getLogger(__name__)
 
 DEFAULT_DEBOUNCE = 0.15  # seconds of quiet after a keystroke before the buffer is checked
+IDLE_COLLECT = 2.0  # seconds without a check before the cyclic garbage of earlier checks is collected
 RECENT = 2  # analyses kept per buffer: undoing the last edit (or redoing it) is answered without a check
 SCHEMA_RANGE = "MLD2"  # what yaml-language-server also reports when it validates against the schema
 
@@ -55,6 +57,7 @@ class Session:
         # file -> owner (the analysed buffer) -> (diagnostic, as sent, lines) for code actions
         self._published: dict[str, dict[str, list[tuple[Diagnostic, types.Diagnostic, LineIndex]]]] = {}
         self._view: Analysis | None = None
+        self._collector: asyncio.TimerHandle | None = None
         self._recent: dict[str, list[Analysis]] = {}  # the last few analyses of each buffer, newest first
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlopsdsl-check")
 
@@ -156,7 +159,21 @@ class Session:
         self.analyses[path] = analysis
         self._remember(analysis)
         self._publish(analysis)
+        self._collect_later()
         return analysis
+
+    def _collect_later(self) -> None:
+        """Collect cyclic garbage once nothing has been checked for IDLE_COLLECT seconds (see `serve`)."""
+        if self._collector is not None:
+            self._collector.cancel()
+        self._collector = asyncio.get_running_loop().call_later(IDLE_COLLECT, self._collect)
+
+    def _collect(self) -> None:
+        self._collector = None
+        if self._running or self._pending:
+            self._collect_later()
+        else:
+            gc.collect()
 
     def _remember(self, analysis: Analysis) -> None:
         recent = [a for a in self._recent.get(analysis.path, []) if a.text != analysis.text]
