@@ -143,6 +143,7 @@ def server():
 
 
 def job_env(tmp_path: Path, url: str, current_rows: list[dict], **extra) -> dict:
+    tmp_path.mkdir(exist_ok=True)
     write_reference(tmp_path / "reference.parquet", churn_rows(2000, 1))
     log = write_request_log(tmp_path / "current", current_rows)
     env = {"PROJECT": "churn", "NAMESPACE": "ml-staging", "SERVICE": "churn-api", "ENVIRONMENT": "staging",
@@ -205,6 +206,10 @@ def test_too_few_rows_is_no_verdict_and_a_bad_config_fails(tmp_path, server):
     assert code == 0 and report["verdict"] == "too few current rows to judge" and calls == []
     code, _, err = run_job({"PATH": os.environ["PATH"], "PROJECT": "churn"})
     assert code == 1 and "missing" in err and "Traceback" not in err
+    (tmp_path / "broken.parquet").write_bytes(b"not parquet")
+    code, _, err = run_job(job_env(tmp_path / "again", url, churn_rows(60, 3),
+                                   REFERENCE_URI=str(tmp_path / "broken.parquet")))
+    assert code == 1 and "cannot read as parquet" in err and "Traceback" not in err
 
 
 def test_a_declared_current_source_and_the_cli_flags(tmp_path, capsys):

@@ -96,7 +96,8 @@ def parse_table(data: bytes, fmt: str, where: str) -> list[dict[str, Any]]:
             import pyarrow.parquet as pq
         except ImportError:
             raise DataError(f"{where}: reading Parquet needs pyarrow (pip install 'mlopsdsl[drift]')") from None
-        return pq.read_table(io.BytesIO(data)).to_pylist()
+        # One thread: a pool still alive at interpreter exit can abort the process (std::terminate).
+        return pq.read_table(io.BytesIO(data), use_threads=False).to_pylist()
     text = data.decode("utf-8")
     if fmt == "csv":
         return list(csv.DictReader(io.StringIO(text)))
@@ -111,7 +112,10 @@ def parse_table(data: bytes, fmt: str, where: str) -> list[dict[str, Any]]:
 def read_table(uri: str, fmt: str | None = None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for path in list_files(uri):
-        rows += parse_table(read_bytes(path), _format(path, fmt), path)
+        try:
+            rows += parse_table(read_bytes(path), _format(path, fmt), path)
+        except (ValueError, UnicodeDecodeError) as exc:  # json, csv, pyarrow.ArrowInvalid
+            raise DataError(f"{path}: cannot read as {_format(path, fmt)}: {exc}") from None
     return rows
 
 
@@ -160,8 +164,8 @@ def _occurred(record: dict) -> datetime | None:
 def request_body(record: dict) -> Any | None:
     """The JSON request body of one logged record (LogRequest or CloudEvent), or None."""
     kind = record.get("reqType") or record.get("type") or ""
-    if not any(kind == t or kind.endswith("." + t) for t in REQUEST_TYPES) and kind not in REQUEST_TYPES:
-        return None
+    if kind not in REQUEST_TYPES:
+        return None  # a response, or not a logged inference at all
     if "specversion" in record:  # a structured CloudEvent
         if "data" in record:
             data = record["data"]
@@ -218,8 +222,12 @@ def read_request_log(uri: str, columns: list[str], *, since: datetime | None = N
         data = read_bytes(path)
         try:
             documents = [json.loads(data)]
-        except ValueError:
-            documents = [json.loads(line) for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
+        except ValueError:  # JSON lines: one record (or event) per line
+            try:
+                documents = [json.loads(line) for line in data.decode("utf-8", "replace").splitlines()
+                             if line.strip()]
+            except ValueError as exc:
+                raise DataError(f"{path}: not a logged request (JSON or JSON lines): {exc}") from None
         for document in documents:
             for record in _records(document):
                 moment = _occurred(record)
