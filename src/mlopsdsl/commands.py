@@ -45,12 +45,8 @@ def validate(args: argparse.Namespace) -> int:
     for spec in args.specs:
         result = check_file(spec, env=args.env)
         diagnostics += result.diagnostics
-        if args.emit_ir and result.ok:
-            from mlopsdsl.driver import build_ir
-
-            ir = build_ir(spec, env=args.env).ir
-            if ir is not None:
-                sys.stdout.write(ir_json(ir))
+        if args.emit_ir and result.ok and result.ir is not None:  # the IR the checks ran on: one front end
+            sys.stdout.write(ir_json(result.ir))
         sources.update(result.sources)
         missing |= _usage_problem(result)
     _emit(args, diagnostics, sources)

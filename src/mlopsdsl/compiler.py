@@ -62,7 +62,7 @@ def _unknown_patch_targets(project: Project, installed: list[str]) -> list[Diagn
 
 
 def compile_project(project: Project, targets: list[str] | None = None) -> Output:
-    """Run `targets` (default: every installed one) over `project`, apply its patches, serialize.
+    """Check and run `targets` (default: the built-in ones) over `project`, apply its patches, serialize.
 
     Raises `registry.RegistryError` for an unusable target and `BackendFailure`
     for a backend bug; everything about the spec comes back as diagnostics.
@@ -74,7 +74,9 @@ def compile_project(project: Project, targets: list[str] | None = None) -> Outpu
     for name in names:
         backend = registry.get(name)
         try:
-            produced = list(backend.compile(project))
+            refused = has_errors(backend.run_check(project))
+            # A target builds only what its check accepted (a refused IR could break its builders).
+            produced = [] if refused else backend.run_compile(project)
         except Exception as exc:  # noqa: BLE001 - named and re-raised: the CLI reports internal errors
             raise BackendFailure(f"target '{name}' failed: {type(exc).__name__}: {exc}") from exc
         output.diagnostics += backend.diagnostics
@@ -90,7 +92,8 @@ def compile_project(project: Project, targets: list[str] | None = None) -> Outpu
         if steps:
             output.next_steps[name] = list(steps)
     output.diagnostics += _unknown_patch_targets(project, registry.names())
-    artifacts, found = patching.apply(artifacts, project.patches, target_of, compiled=names)
+    artifacts, found = patching.apply(artifacts, project.patches, target_of, compiled=names,
+                                      spec_path=project.spec_path)
     output.diagnostics += found
     if output.ok:  # what reaches the files: the front end's scan could not see values targets build
         output.diagnostics += scan_emitted(artifacts, project.spec_path)

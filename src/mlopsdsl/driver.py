@@ -9,7 +9,7 @@ stage reaches back into an earlier one's input.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from mlopsdsl.diagnostics import Diagnostic, has_errors, sort_key
 from mlopsdsl.loader import Document, Limits, display_source, load_bytes, read_input
@@ -64,14 +64,28 @@ def front_end(path: str, *, limits: Limits | None = None, buffers: Mapping[str, 
 
 
 def check_file(path: str, *, env: str | None = None, limits: Limits | None = None,
-               buffers: Mapping[str, str] | None = None) -> Result:
-    """Everything `validate` runs: load, schema, and the semantic checks.
+               buffers: Mapping[str, str] | None = None, targets: Sequence[str] | None = None) -> Result:
+    """Everything `validate` runs: load, schema, the semantic checks, and the checks of `targets`
+    (default: the built-in targets; `()`: none) on the spec lowered to the IR (`result.ir`).
 
     With `env`, the spec is checked with that environment's `set:` overlay
     applied. Without it, the base spec is checked and then every environment
     that overrides something, so a broken override is found before anyone
     deploys to that environment; a mistake seen in several runs is reported once.
+    The targets check the spec as lowered for no environment and for each one,
+    so `validate` never passes what `compile` of a built-in target refuses.
     """
+    result = _semantic(path, env, limits, buffers)
+    if result.ok and result.checked is not None and _is_project(result):
+        _lower(result, env)
+        if result.ir is not None and targets != ():
+            from mlopsdsl.backends import registry
+
+            _target_checks(result, registry.core() if targets is None else list(targets))
+    return _done(result)
+
+
+def _semantic(path: str, env: str | None, limits: Limits | None, buffers: Mapping[str, str] | None) -> Result:
     result = front_end(path, limits=limits, buffers=buffers)
     if not result.ok or result.document is None:
         return result
@@ -92,17 +106,41 @@ def check_file(path: str, *, env: str | None = None, limits: Limits | None = Non
 
 
 def build_ir(path: str, *, env: str | None = None, limits: Limits | None = None) -> Result:
-    """Check one spec for one environment (or none) and lower it to the IR (`result.ir`).
-
-    The project also carries the spec resolved for every declared environment and for none
-    (`Project.by_environment`, `Project.base`), so a target serving all environments at once
-    writes the same output whatever `env` is; an environment that does not check is an error here.
-    """
-    result = check_file(path, env=env, limits=limits)
-    if result.ok and result.document is not None and result.document.data.get("kind") == "Component":
+    """Check one spec for one environment (or none) and lower it to the IR (`result.ir`), for a
+    compile: the targets' own checks run there, for the targets it names (`Backend.check`)."""
+    result = check_file(path, env=env, limits=limits, targets=())
+    if result.ok and result.document is not None and not _is_project(result):
         return _not_a_project(result)
-    if not (result.ok and result.checked is not None and result.checked.order is not None):
-        return result
+    return result
+
+
+def _is_project(result: Result) -> bool:
+    return result.document is not None and result.document.data.get("kind") != "Component"
+
+
+def _target_checks(result: Result, names: list[str]) -> None:
+    from mlopsdsl.backends import registry
+
+    ir = result.ir
+    projects = [ir.base or ir, *[view for view in ir.by_environment.values() if view is not ir.base]]
+    seen = {_identity(d) for d in result.diagnostics}
+    for name in names:
+        backend = registry.get(name)
+        for project in projects:
+            for diagnostic in backend.run_check(project):
+                if _identity(diagnostic) not in seen:
+                    seen.add(_identity(diagnostic))
+                    result.diagnostics.append(diagnostic)
+
+
+def _lower(result: Result, env: str | None) -> None:
+    """`result.ir`: the spec lowered for `env`, carrying itself lowered for every declared
+    environment and for none (`Project.by_environment`, `Project.base`), so a target serving all
+    environments at once writes the same output whatever `env` is. An environment that does not
+    check is an error here."""
+    if result.checked.order is None:
+        return
+    path = result.path
     from mlopsdsl.ir.lower import lower_spec
 
     checked = {env: result.checked}
@@ -117,12 +155,11 @@ def build_ir(path: str, *, env: str | None = None, limits: Limits | None = None)
         result.add([d for d in diagnostics if _identity(d) not in {_identity(x) for x in result.diagnostics}])
         checked[name] = variant
     if not result.ok or any(c is None or c.order is None for c in checked.values()):
-        return _done(result)
+        return
     views = {name: lower_spec(checked[name], path, name) for name in names}
     base = lower_spec(checked[None], path, None)
     top = views[env] if env is not None else base
     result.ir = top.model_copy(update={"by_environment": views, "base": base})
-    return result
 
 
 def _not_a_project(result: Result) -> Result:

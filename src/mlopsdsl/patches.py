@@ -98,7 +98,7 @@ def _hint_files(paths: Iterable[str]) -> str | None:
 
 
 def apply(artifacts: list[Artifact], patches: tuple[Patch, ...], target_of: dict[str, str], *,
-          compiled: Collection[str] | None = None) -> tuple[list[Artifact], list[Diagnostic]]:
+          compiled: Collection[str] | None = None, spec_path: str = "") -> tuple[list[Artifact], list[Diagnostic]]:
     """Apply `patches` in order. `target_of` maps each artifact path to the backend that made it.
 
     Patches for a target that was not compiled in this run (`--target` left it
@@ -110,7 +110,7 @@ def apply(artifacts: list[Artifact], patches: tuple[Patch, ...], target_of: dict
     for number, patch in enumerate(patches):
         if patch.target not in active:
             continue
-        span = patch.span or Span.point("<spec>")
+        span = patch.span or Span.point(spec_path)  # a patch built by hand points at the spec
         at = ("patches", number)
 
         def fail(message: str, hint: str | None = None) -> None:

@@ -1,10 +1,12 @@
-"""The KServe support matrix (src/mlopsdsl/support.py): which runtime serves what, and the serving rules."""
+"""The KServe support matrix (src/mlopsdsl/backends/kserve/support.py): which runtime serves what, and the
+serving rules; the percent rules of rollout steps and A/B weights are the language's (check/serving.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from mlopsdsl import support
+from mlopsdsl.backends.kserve import support
+from mlopsdsl.check import serving as percents
 from mlopsdsl.diagnostics import codes
 
 
@@ -89,29 +91,27 @@ def test_named_runtime_must_speak_the_protocol():
 
 @pytest.mark.parametrize("strategy", ["canary", "blue_green"])
 def test_traffic_splitting_rollouts_need_serverless(strategy):
-    problems = support.check_serving("sklearn", deployment_mode="raw", rollout_strategy=strategy,
-                                     canary_steps=[10, 100])
+    problems = support.check_serving("sklearn", deployment_mode="raw", rollout_strategy=strategy)
     assert names(problems) == ["rollout-needs-serverless"]
     assert problems[0].path == ("serving", "rollout", "strategy")
-    assert support.check_serving("sklearn", deployment_mode="serverless", rollout_strategy=strategy,
-                                 canary_steps=[10, 100]) == []
+    assert support.check_serving("sklearn", deployment_mode="serverless", rollout_strategy=strategy) == []
     assert support.check_serving("sklearn", deployment_mode="raw", rollout_strategy="direct") == []
 
 
 def test_variant_with_another_framework_gets_its_own_runtime_check():
-    problems = support.check_serving("xgboost", "v1", variant_weights=[20], variant_frameworks=["onnx"])
+    problems = support.check_serving("xgboost", "v1", variant_frameworks=["onnx"])
     assert names(problems) == ["protocol-not-supported"]
     assert problems[0].path == ("serving", "variants", 0, "framework")
     assert problems[0].message.startswith("variant: ")
     # The same framework reuses the primary's runtime: nothing more to check.
-    assert support.check_serving("xgboost", "v1", runtime="kserve-xgbserver", variant_weights=[20],
+    assert support.check_serving("xgboost", "v1", runtime="kserve-xgbserver",
                                  variant_frameworks=["xgboost"]) == []
 
 
 # --- canary steps ------------------------------------------------------------------------------
 @pytest.mark.parametrize("steps", [[100], [10, 50, 100], [1, 2, 3, 100]])
 def test_good_canary_steps(steps):
-    assert support.check_canary_steps(steps) == []
+    assert percents.check_canary_steps(steps) == []
 
 
 @pytest.mark.parametrize("steps,index,words", [
@@ -124,22 +124,27 @@ def test_good_canary_steps(steps):
     ([12.5, 100], 0, "not a whole percent"),
 ])
 def test_bad_canary_steps(steps, index, words):
-    (problem,) = support.check_canary_steps(steps)
+    (problem,) = percents.check_canary_steps(steps)
     assert problem.code is codes.CANARY_STEPS
     assert words in problem.message
     expected = ("serving", "rollout", "steps") + (() if index is None else (index,))
     assert problem.path == expected
 
 
-def test_canary_steps_are_checked_only_for_canary():
-    assert support.check_serving("sklearn", rollout_strategy="direct", canary_steps=[50]) == []
-    assert names(support.check_serving("sklearn", rollout_strategy="canary", canary_steps=[50])) == ["canary-steps"]
+def test_canary_steps_are_checked_only_for_canary(write_spec):
+    from conftest import check_file
+
+    spec = ("apiVersion: mlopsdsl/v1\nkind: Project\nmetadata: {name: m}\nmodel: {framework: sklearn}\n"
+            "serving: {name: m, storage_uri: 's3://b/m/', rollout: {strategy: STRATEGY, steps: [50%]}}\n")
+    found = {s: [d.code.name for d in check_file(write_spec(spec.replace("STRATEGY", s))).diagnostics]
+             for s in ("direct", "canary")}
+    assert found == {"direct": [], "canary": ["canary-steps"]}
 
 
 # --- variant weights ---------------------------------------------------------------------------
 @pytest.mark.parametrize("weights", [[], [20], [10, 30], [99]])
 def test_good_weights(weights):
-    assert support.check_variant_weights(weights) == []
+    assert percents.check_variant_weights(weights) == []
 
 
 @pytest.mark.parametrize("weights,paths", [
@@ -150,7 +155,7 @@ def test_good_weights(weights):
     ([20, 12.5], [("serving", "variants", 1, "weight")]),
 ])
 def test_bad_weights(weights, paths):
-    problems = support.check_variant_weights(weights)
+    problems = percents.check_variant_weights(weights)
     assert [p.path for p in problems] == paths
     assert all(p.code is codes.VARIANT_WEIGHTS for p in problems)
 
@@ -183,6 +188,6 @@ def test_codes_are_registered_serving_errors():
 
 def test_float_noise_in_percent_numbers_is_not_an_error():
     # 0.29 * 100 == 28.999999999999996: a percent parsed as a fraction must still be whole.
-    assert support.check_variant_weights([0.29 * 100, 0.7 * 100]) == []
-    assert support.check_canary_steps([0.07 * 100, 0.58 * 100, 100]) == []
-    assert names(support.check_variant_weights([0.29 * 100, 0.71 * 100])) == ["variant-weights"]
+    assert percents.check_variant_weights([0.29 * 100, 0.7 * 100]) == []
+    assert percents.check_canary_steps([0.07 * 100, 0.58 * 100, 100]) == []
+    assert names(percents.check_variant_weights([0.29 * 100, 0.71 * 100])) == ["variant-weights"]

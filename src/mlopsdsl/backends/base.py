@@ -73,16 +73,40 @@ class Artifact:
 
 @dataclass
 class Backend:
-    """Base class of every target. Subclasses set `name`/`description` and implement `compile`."""
+    """Base class of every target. Subclasses set `name`/`description`, implement `compile`, and
+    put what the target cannot express in `check`."""
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
     # The IR major version this backend reads; the registry refuses a mismatch.
     ir_major: ClassVar[int] = 1
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # The spec being compiled: where a report without a span of its own points.
+    spec_path: str = ""
+
+    def check(self, project: Project) -> None:
+        """Report what this target cannot express (`unsupported`), writes approximately
+        (`approximated`) or refuses (`warn` with the rule's code), before anything is built.
+
+        Runs for the targets a `compile` names, and in `validate` for every built-in target,
+        so `validate` never passes a spec a built-in target refuses. `compile` runs only when
+        the check reported no error. Point at the value the rule is about:
+        `project.locate("serving", "protocol")`.
+        """
 
     def compile(self, project: Project) -> list[Artifact]:
         raise NotImplementedError
+
+    def run_check(self, project: Project) -> list[Diagnostic]:
+        """`check` for the driver: its diagnostics, spans filled in."""
+        self.spec_path = project.spec_path
+        start = len(self.diagnostics)
+        self.check(project)
+        return self.diagnostics[start:]
+
+    def run_compile(self, project: Project) -> list[Artifact]:
+        self.spec_path = project.spec_path
+        return list(self.compile(project))
 
     def next_steps(self, project: Project) -> list[str]:
         """What a person must set up before the output works (secrets, environments...).
@@ -95,16 +119,19 @@ class Backend:
     def unsupported(self, feature: str, span: Span | None, hint: str | None = None) -> None:
         """The one way to say "this target cannot express that"."""
         self.diagnostics.append(Diagnostic(
-            codes.UNSUPPORTED, f"target '{self.name}' does not support {feature}",
-            span or Span.point("<spec>"), hint=hint))
+            codes.UNSUPPORTED, f"target '{self.name}' does not support {feature}", self._at(span), hint=hint))
 
     def approximated(self, message: str, span: Span | None, hint: str | None = None) -> None:
         """The target has a near form for a construct and writes it; `message` says what differs (MLD708)."""
         self.diagnostics.append(Diagnostic(codes.APPROXIMATED, f"target '{self.name}': {message}",
-                                           span or Span.point("<spec>"), hint=hint))
+                                           self._at(span), hint=hint))
 
     def warn(self, code: codes.Code, message: str, span: Span | None, hint: str | None = None) -> None:
-        self.diagnostics.append(Diagnostic(code, message, span or Span.point("<spec>"), hint=hint))
+        """Any other registered code: a target's own rule (`codes.TARGET_LIMIT`, a serving rule...)."""
+        self.diagnostics.append(Diagnostic(code, message, self._at(span), hint=hint))
+
+    def _at(self, span: Span | None) -> Span:
+        return span or Span.point(self.spec_path)
 
     def header(self, project: Project) -> str:
         """The comment every generated YAML file starts with: provenance, no timestamps."""

@@ -18,8 +18,7 @@ from mlopsdsl.check.context import CheckContext
 from mlopsdsl.check.envs import check_environment_names
 from mlopsdsl.check.exprs import ExprTable, check_component_expressions, check_expressions
 from mlopsdsl.check.graph import build_graph, check_graph
-from mlopsdsl.check.monitoring import check_drift, check_drift_job, check_no_traffic, check_serving_metrics, check_unique_names
-from mlopsdsl.check.names import check_names
+from mlopsdsl.check.monitoring import check_drift, check_drift_job, check_no_traffic, check_unique_names
 from mlopsdsl.check.params import check_params
 from mlopsdsl.check.secrets import check_component_secrets, check_literal_secrets
 from mlopsdsl.check.serving import check_serving_rules
@@ -49,7 +48,6 @@ def check_spec(ctx: CheckContext) -> CheckedSpec:
     components = load_components(ctx)
     check_component_secrets(ctx, components)
     symbols = build(ctx, components)
-    check_names(ctx, symbols)
     check_params(ctx, symbols)
     check_values(ctx, components)
     check_literal_secrets(ctx)
@@ -61,7 +59,6 @@ def check_spec(ctx: CheckContext) -> CheckedSpec:
     check_serving_rules(ctx, exprs)
     check_drift(ctx)
     check_drift_job(ctx)
-    check_serving_metrics(ctx)
     check_no_traffic(ctx)
     check_unique_names(ctx)
     if ctx.unchanged("pipeline") and exprs.same_as(ctx.base.exprs):

@@ -105,11 +105,4 @@ def check_environment_names(ctx: CheckContext) -> None:
         if isinstance(name, str) and name not in environments:
             ctx.error(codes.UNKNOWN_ENVIRONMENT, f"unknown environment '{name}'", path,
                       hint=did_you_mean(name, environments) or f"defined environments: {known(environments)}")
-    train = github.get("train")
-    if isinstance(train, dict) and isinstance(train.get("environment"), str):
-        env = environments.get(train["environment"])
-        if isinstance(env, dict) and not env.get("kfp_host"):
-            ctx.error(codes.CI_ENVIRONMENT_NEEDS_HOST,
-                      f"the train workflow submits to environment '{train['environment']}', which has no kfp_host",
-                      ("ci", "github", "train", "environment"),
-                      hint=f"add `kfp_host:` to environments.{train['environment']}")
+

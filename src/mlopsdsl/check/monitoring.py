@@ -44,7 +44,7 @@ CATEGORICAL = ("str", "bool", "category")
 
 
 def check_drift_job(ctx: CheckContext) -> None:
-    """What the drift job needs to run at all: a current sample, an image, statistics that fit."""
+    """What the drift job needs: one current sample, statistics that fit the features."""
     drift = ctx.section("monitoring").get("drift")
     if not isinstance(drift, dict):
         return
@@ -54,12 +54,8 @@ def check_drift_job(ctx: CheckContext) -> None:
         ctx.error(codes.DRIFT_NEEDS_CURRENT, "the drift job needs one current sample, "
                   + ("not both `current` and `request_log`" if sources else "and has none"),
                   path + ((sources[-1],) if sources else ()), key=not sources,
-                  hint="`request_log: {uri: s3://bucket/prefix, storage_key: KEY}` (KServe logs the predictor's "
-                       "requests there), or `current: ${{ data.NAME }}`")
-    if not drift.get("image"):
-        ctx.error(codes.DRIFT_NEEDS_IMAGE, "the drift job has no image", path, key=True,
-                  hint="add `image: REGISTRY/NAME`: CI builds it from monitoring/drift/Dockerfile when "
-                       "`ci.github.mlopsdsl` says how to install mlopsdsl, or name an image with mlopsdsl[drift]")
+                  hint="`request_log: {uri: s3://bucket/prefix, storage_key: KEY}` (the served model's requests are "
+                       "logged there), or `current: ${{ data.NAME }}`")
     if drift.get("method", "psi") in NUMERIC_ONLY:
         match = _DATA_REF.match(drift.get("reference") or "") if isinstance(drift.get("reference"), str) else None
         source = ctx.section("data").get(match.group(1)) if match else None
@@ -68,12 +64,6 @@ def check_drift_job(ctx: CheckContext) -> None:
             if isinstance(schema, dict) and schema.get(feature) in CATEGORICAL:
                 ctx.error(codes.DRIFT_METHOD_FEATURE, f"`{drift['method']}` cannot compare the {schema[feature]} "
                           f"feature '{feature}'", path + ("features", i), hint="use `method: psi` or `chi2`")
-    if "request_log" in drift:
-        serving = ctx.section("serving")
-        if not serving or serving.get("protocol") == "grpc-v2":
-            ctx.error(codes.DRIFT_REQUEST_LOG, "`request_log` reads the requests KServe logs for "
-                      + ("a served model, and this spec serves none" if not serving else "REST, and this service "
-                         "speaks gRPC"), path + ("request_log",), hint="declare `current: ${{ data.NAME }}`")
 
 
 def check_unique_names(ctx: CheckContext) -> None:
@@ -91,19 +81,6 @@ def check_unique_names(ctx: CheckContext) -> None:
             seen.setdefault(name, i)
 
 
-KNATIVE_SOURCES = ("knative-otel", "knative-opencensus")  # exported by Knative's queue-proxy
-
-
-def check_serving_metrics(ctx: CheckContext) -> None:
-    serving = ctx.section("serving")
-    source = serving.get("metrics")
-    mode = serving.get("deployment_mode") or "serverless"
-    if source in KNATIVE_SOURCES and mode != "serverless":
-        ctx.error(codes.METRICS_SOURCE_MODE, f"`metrics: {source}` reads Knative's queue-proxy, which a "
-                  f"`deployment_mode: {mode}` pod does not have", ("serving", "metrics"),
-                  hint="in raw mode use `kserve-model-server` (the default) or `istio`")
-
-
 def check_no_traffic(ctx: CheckContext) -> None:
     serving = ctx.section("serving")
     rollout = serving.get("rollout") if isinstance(serving.get("rollout"), dict) else {}
@@ -116,9 +93,6 @@ def check_no_traffic(ctx: CheckContext) -> None:
         if not isinstance(probe, dict) or not probe.get("body"):
             ctx.error(codes.NO_TRAFFIC_PROBE, "`action: probe` has no request body to send", path + ("action",),
                       hint="add `probe: {body: path/to/request.json}` (a JSON body for the predict endpoint)")
-        if serving.get("protocol") == "grpc-v2":
-            ctx.error(codes.NO_TRAFFIC_PROBE, "the no-traffic probe posts JSON over REST, and this service "
-                      "speaks gRPC", path + ("action",), hint="use `action: promote` or `rollback`")
     elif probe is not None:
         ctx.error(codes.NO_TRAFFIC_PROBE, "`probe` is set but `action` is not `probe`: it would never be sent",
                   path + ("probe",), hint="set `action: probe`, or remove `probe`")

@@ -63,14 +63,14 @@ def unattended_triggers(ctx: CheckContext) -> list[str]:
 
 
 def _check_unattended(ctx: CheckContext, symbols: Symbols) -> None:
-    """KFP refuses a run that leaves a required pipeline input empty, and an automatic trigger
+    """A run cannot start with a required pipeline input left empty, and an automatic trigger
     supplies no values: such runs would never start."""
     missing = [n for n, p in symbols.params.items() if isinstance(p, dict) and p.get("default") is None]
     triggers = unattended_triggers(ctx) if missing else []
     for name in missing if triggers else ():
         ctx.error(codes.PARAM_NEEDS_DEFAULT,
                   f"parameter '{name}' has no default, but runs started by {' and '.join(triggers)} pass no "
-                  f"value for it: KFP refuses a run whose required input is missing",
+                  f"value for it, and a run cannot start without its required inputs",
                   ("params", name), key=True, hint="give it a `default:` (a manual run can still override it)")
 
 

@@ -1,17 +1,81 @@
-"""Serving rules: the support matrix (`mlopsdsl.support`) and what `serving.model` points at."""
+"""Serving rules of the language: rollout steps and A/B weights are whole percents that add up,
+and `serving.model` is a Model. What a serving target can run is that target's `check`."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Iterable, Optional
 
 from mlopsdsl.check.context import CheckContext
 from mlopsdsl.check.exprs import ExprTable
 from mlopsdsl.diagnostics import codes
 from mlopsdsl.expr.units import parse_percent
-from mlopsdsl.support import check_deployment, check_serving
 
 
-def _percents(values) -> list[float]:
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule, at a document path from the root (``("serving", "variants", 1, "weight")``)."""
+
+    code: codes.Code
+    message: str
+    hint: Optional[str]
+    path: tuple[str | int, ...]
+
+
+def _percents(values: Iterable[float]) -> list[float]:
+    # Percent numbers often arrive as fraction * 100, where 29% is 28.999999999999996: rounding
+    # keeps such float noise from reading as "not a whole percent" or from tipping a sum.
+    return [round(float(value), 6) for value in values]
+
+
+def _percent(value: float) -> str:
+    return f"{value:g}%"
+
+
+def check_canary_steps(steps: Iterable[float]) -> list[Problem]:
+    """Canary traffic steps: whole percents in (0, 100], strictly increasing, ending at 100."""
+    steps = _percents(steps)
+    if not steps:
+        return [Problem(codes.CANARY_STEPS, "a canary rollout needs `steps`", "for example [10%, 50%, 100%]",
+                        ("serving", "rollout", "steps"))]
+    for i, step in enumerate(steps):
+        if not 0 < step <= 100:
+            return [Problem(codes.CANARY_STEPS, f"canary step {_percent(step)} is outside (0%, 100%]", None,
+                            ("serving", "rollout", "steps", i))]
+        if step != int(step):
+            # canaryTrafficPercent is an integer field of the InferenceService.
+            return [Problem(codes.CANARY_STEPS, f"canary step {_percent(step)} is not a whole percent",
+                            f"use {round(step)}%", ("serving", "rollout", "steps", i))]
+        if i and step <= steps[i - 1]:
+            return [Problem(codes.CANARY_STEPS, f"canary steps must strictly increase: {_percent(steps[i - 1])} "
+                            f"then {_percent(step)}", None, ("serving", "rollout", "steps", i))]
+    if steps[-1] != 100:
+        return [Problem(codes.CANARY_STEPS, f"canary steps end at {_percent(steps[-1])}, not 100%",
+                        "add 100% as the last step: it is the promotion",
+                        ("serving", "rollout", "steps", len(steps) - 1))]
+    return []
+
+
+def check_variant_weights(weights: Iterable[float]) -> list[Problem]:
+    """A/B weights: each a whole percent above 0, together below 100 (the primary takes the rest)."""
+    weights = _percents(weights)
+    problems = []
+    for i, weight in enumerate(weights):
+        if weight <= 0 or weight != int(weight):
+            problems.append(Problem(codes.VARIANT_WEIGHTS,
+                                    f"variant weight {_percent(weight)} must be a whole percent above 0%",
+                                    None, ("serving", "variants", i, "weight")))
+    total = sum(weights)
+    if weights and total >= 100:
+        problems.append(Problem(codes.VARIANT_WEIGHTS,
+                                f"variant weights add up to {_percent(total)}, leaving nothing for the primary model",
+                                "the primary model gets 100% minus the variants' weights; keep their sum below 100%",
+                                ("serving", "variants")))
+    return problems
+
+
+
+def _percent_values(values) -> list[float]:
     out = []
     for value in values or []:
         parsed = parse_percent(value) if isinstance(value, str) else None
@@ -19,50 +83,14 @@ def _percents(values) -> list[float]:
     return out
 
 
-def _mapping(value) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _int(value, default: int) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def _gpu_type_path(serving: dict, variants: list[dict]):
-    """Where a GPU type (which becomes a nodeSelector) is written, if anywhere."""
-    owners = [(("serving",), serving)] + [(("serving", "variants", i), v) for i, v in enumerate(variants)]
-    for base, owner in owners:
-        gpu = _mapping(_mapping(owner.get("resources")).get("gpu"))
-        if gpu.get("type"):
-            return base + ("resources", "gpu", "type")
-    return None
-
-
 def check_serving_rules(ctx: CheckContext, exprs: ExprTable) -> None:
     serving = ctx.section("serving")
     if not serving:
         return
-    framework = ctx.section("model").get("framework") or "custom"
     rollout = serving.get("rollout") if isinstance(serving.get("rollout"), dict) else {}
-    autoscaling = serving.get("autoscaling") if isinstance(serving.get("autoscaling"), dict) else {}
     variants = [v for v in serving.get("variants") or [] if isinstance(v, dict)]
-    target = autoscaling.get("target")
-    problems = check_serving(
-        framework, serving.get("protocol") or "v1", serving.get("runtime"),
-        serving.get("deployment_mode") or "serverless", rollout.get("strategy") or "direct",
-        canary_steps=_percents(rollout.get("steps")),
-        variant_weights=_percents([v.get("weight") for v in variants]),
-        variant_frameworks=[v.get("framework") for v in variants],
-        autoscale_metric=autoscaling.get("metric"),
-        autoscale_target=float(target) if isinstance(target, (int, float)) and not isinstance(target, bool) else None)
-    problems += check_deployment(
-        framework, serving.get("protocol") or "v1", serving.get("runtime"),
-        serving.get("deployment_mode") or "serverless",
-        min_replicas=_int(_mapping(serving.get("replicas")).get("min"), 1),
-        max_replicas=_int(_mapping(serving.get("replicas")).get("max"),
-                          max(_int(_mapping(serving.get("replicas")).get("min"), 1), 1)),
-        node_selector_at=_gpu_type_path(serving, variants),
-        knative_features=serving.get("knative_features") or (), declared_grpc_port=serving.get("grpc_port"),
-        variant_frameworks=[v.get("framework") for v in variants])
+    problems = check_canary_steps(_percent_values(rollout.get("steps"))) if rollout.get("strategy") == "canary" else []
+    problems += check_variant_weights(_percent_values([v.get("weight") for v in variants]))
     for problem in problems:
         ctx.error(problem.code, problem.message, problem.path, hint=problem.hint)
     model = exprs.get(("serving", "model"))

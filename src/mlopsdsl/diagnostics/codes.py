@@ -166,7 +166,7 @@ RUN_NEEDS_CLUSTER = _code("MLD805", "run-needs-cluster", "A step launches a clus
 RUN_UNKNOWN_STEP = _code("MLD806", "run-unknown-step", "`--from`/`--only` names no step of the pipeline.")
 RUN_NOT_CACHED = _code("MLD807", "run-upstream-not-cached", "`--only`/`--from` needs the steps before it in the cache, and one has never run with these inputs.")
 
-# --- 60x serving (rules from src/mlopsdsl/support.py, the KServe support matrix) -------
+# --- 60x serving (the language's percent rules in check/serving.py; the KServe target's in backends/kserve) --
 SERVING_UNSERVABLE = _code("MLD601", "unservable-framework", "No KServe runtime serves the framework, or the named runtime cannot serve it (`custom` needs `runtime:`).")
 SERVING_PROTOCOL = _code("MLD602", "protocol-not-supported", "The runtime (named or auto-selected) does not speak the serving protocol; ONNX and Triton need v2.")
 ROLLOUT_NEEDS_KNATIVE = _code("MLD603", "rollout-needs-serverless", "Canary and blue/green rollouts split traffic between Knative revisions: raw deployment mode cannot.")

@@ -108,7 +108,8 @@ class _Lowering:
             tracking=self.tracking(), params=tuple(_param(n, p) for n, p in self.section("params").items()),
             data=tuple(self.data_source(n, d) for n, d in self.section("data").items()),
             pipeline=self.pipeline(), serving=self.serving(), monitoring=self.monitoring(), ci=self.ci(),
-            patches=tuple(self.patch(i, p) for i, p in enumerate(self.data.get("patches") or [])))
+            patches=tuple(self.patch(i, p) for i, p in enumerate(self.data.get("patches") or [])),
+            locator=m.Locator(self.ctx.index))
 
     def tracking(self) -> m.Tracking | None:
         tracking = self.section("tracking")

@@ -10,7 +10,6 @@ from mlopsdsl.ir.lower import percent_number, seconds
 from mlopsdsl.ir.lower_steps import lower_env, lower_resources
 from mlopsdsl.expr.units import cron_fields
 from mlopsdsl.language import setting
-from mlopsdsl.support import grpc_port
 
 
 def lower_serving(low) -> m.Serving:
@@ -29,7 +28,7 @@ def lower_serving(low) -> m.Serving:
         storage_uri=low.plain(("serving", "storage_uri"), serving.get("storage_uri", "")),
         storage_secret=serving.get("storage_secret"), framework=framework,
         protocol=protocol, deployment_mode=mode, metrics=serving.get("metrics") or m.SERVING_METRICS_DEFAULT[mode],
-        grpc_port=serving.get("grpc_port") or grpc_port(framework, protocol, serving.get("runtime")),
+        grpc_port=serving.get("grpc_port"),
         knative_features=tuple(serving.get("knative_features") or ()),
         runtime=serving.get("runtime"), min_replicas=minimum, max_replicas=int(replicas.get("max", max(minimum, 1))),
         autoscale_metric=autoscaling.get("metric"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlopsdsl.check.names import step_id
 from mlopsdsl.check.symbols import StepDecl
 from mlopsdsl.ir import models as m
 from mlopsdsl.ir.expr import ListExpr, Lit, SecretRef, Template
@@ -12,6 +11,11 @@ from mlopsdsl.ir.lower import seconds
 from mlopsdsl.ir.lower_expr import lit_text, literal, type_name
 from mlopsdsl.ir.lower_training import lower_distributed, lower_tune, lower_volumes
 from mlopsdsl.language import setting
+
+
+def step_id(name: str) -> str:
+    """A step's task name: its name as a DNS label (lower case, `_` written `-`)."""
+    return name.lower().replace("_", "-")
 
 
 def lower_step(low, step: StepDecl) -> m.Step:

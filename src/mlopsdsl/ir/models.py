@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from mlopsdsl.ir.expr import Expr, Text
 from mlopsdsl.ir.training import Distributed, Tune, Volume
@@ -36,6 +36,24 @@ ServingMetricsSource = Literal["knative-otel", "knative-opencensus", "kserve-mod
 # What KServe v0.20 installs: Knative Serving 1.21 (OpenTelemetry names) for serverless; in
 # raw (Standard) mode no queue-proxy and no mesh, so only the model server's own metrics.
 SERVING_METRICS_DEFAULT: dict[str, str] = {"serverless": "knative-otel", "raw": "kserve-model-server"}
+
+
+class Locator:
+    """Document path -> span, for the spec a project was lowered from (an environment's overrides
+    are found at their `set:` entries). Two locators compare equal: they are not the IR's data."""
+
+    __slots__ = ("_index",)
+
+    def __init__(self, index: Any) -> None:
+        self._index = index
+
+    def span(self, path: tuple, *, key: bool = False) -> Span:
+        return self._index.span(tuple(path), key=key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Locator)
+
+    __hash__ = object.__hash__
 
 
 class _IR(BaseModel):
@@ -229,7 +247,7 @@ class Serving(_IR):
     # Which exporter's names the serving SLIs are read from (see SERVING_METRICS_DEFAULT).
     metrics: ServingMetricsSource = "knative-otel"
     runtime: Optional[str] = None
-    grpc_port: Optional[int] = None  # the container port serving gRPC (grpc-v2): declared, else the runtime's
+    grpc_port: Optional[int] = None  # the container port serving gRPC (grpc-v2) the spec declares
     knative_features: tuple[str, ...] = ()  # Knative config-features flags the cluster has enabled
     min_replicas: int = default("serving.replicas.min")
     max_replicas: int = 1
@@ -365,6 +383,15 @@ class Project(_IR):
     # top-level project only.
     by_environment: dict[str, "Project"] = {}
     base: Optional["Project"] = None
+    # Where each value of the spec is (the lowering sets it; not part of the IR's data).
+    locator: Optional[Locator] = Field(default=None, exclude=True, repr=False)
+
+    def locate(self, *path: Union[str, int], key: bool = False) -> Span:
+        """The span of a document path of the spec (`"serving", "protocol"`), or of its nearest parent
+        that is written; the spec file itself for a project built by hand. What a target reports at."""
+        if self.locator is None:
+            return Span.point(self.spec_path)
+        return self.locator.span(path, key=key)
 
     @property
     def namespace(self) -> str:

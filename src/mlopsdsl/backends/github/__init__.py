@@ -29,16 +29,31 @@ class GitHubBackend(Backend):
     name = "github"
     description = "GitHub Actions workflows: CI, training, gated deploys and retraining"
 
-    def compile(self, project: Project) -> list[Artifact]:
-        project = independent_of_env(project)
-        if project.ci is None:
-            return []
-        if project.ci.mlopsdsl is None:
+    def check(self, project: Project) -> None:
+        serving = project.serving
+        if serving is not None and serving.protocol == "grpc-v2" and serving.rollout.no_traffic.action == "probe":
+            self.warn(codes.NO_TRAFFIC_PROBE, "the deploy workflow's no-traffic probe posts JSON over REST, and "
+                      "this service speaks gRPC", project.locate("serving", "rollout", "no_traffic", "action"),
+                      "use `action: promote` or `rollback`")
+        ci = project.ci
+        if ci is None:
+            return
+        if ci.mlopsdsl is None:
             self.warn(codes.TOOL_INSTALL_REQUIRED, "the workflows install mlopsdsl, and `ci.github.mlopsdsl` does "
-                      "not say from where", project.ci.span,
+                      "not say from where", project.locate("ci", "github", key=True),
                       "add `mlopsdsl: git+https://<your mirror>@<commit>` (or a wheel URL with #sha256=, or "
                       "{install: VERSION, index: URL}): a bare `pip install mlopsdsl` would take whatever the "
                       "public index serves under that name, in a job that holds your kubeconfig")
+        environments = {e.name: e for e in project.environments}
+        train = environments.get(ci.train_environment) if ci.train_environment else None
+        if train is not None and not train.kfp_host:
+            self.warn(codes.CI_ENVIRONMENT_NEEDS_HOST, f"the train workflow submits to environment '{train.name}', "
+                      "which has no kfp_host", project.locate("ci", "github", "train", "environment"),
+                      f"add `kfp_host:` to environments.{train.name}")
+
+    def compile(self, project: Project) -> list[Artifact]:
+        project = independent_of_env(project)
+        if project.ci is None or project.ci.mlopsdsl is None:  # refused by `check`
             return []
         reported: set[str] = set()
 

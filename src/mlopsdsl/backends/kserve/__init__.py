@@ -9,14 +9,15 @@ Output (relative to `--out`), all applied together with `kubectl apply -f OUT/ks
     kserve/<serving>-sa.yaml          ServiceAccount with the storage secret (only with storage_secret)
     model-card.md                     the model card (text, rendered by a sandboxed Jinja2)
 
-What KServe cannot say goes through `unsupported`; the mapping and the rollout sequences
-are documented in docs/targets/kserve.md.
+What KServe refuses or cannot say is found by `check` (rules.py, over the support matrix in
+support.py) before anything is built; the mapping and the rollout sequences are documented in
+docs/targets/kserve.md.
 """
 
 from __future__ import annotations
 
-from mlopsdsl.backends.base import Artifact, Backend, codes
-from mlopsdsl.backends.kserve import card
+from mlopsdsl.backends.base import Artifact, Backend
+from mlopsdsl.backends.kserve import card, rules
 from mlopsdsl.backends.kserve import manifests as m
 from mlopsdsl.ir import Project
 
@@ -27,6 +28,9 @@ class KServeBackend(Backend):
     name = "kserve"
     description = "KServe v0.20 InferenceServices, A/B InferenceGraph and the model card"
 
+    def check(self, project: Project) -> None:
+        rules.check(project, self.warn)
+
     def compile(self, project: Project) -> list[Artifact]:
         artifacts = []
         serving = project.serving
@@ -35,22 +39,11 @@ class KServeBackend(Backend):
             def yaml(path: str, document: dict) -> Artifact:
                 return Artifact(f"kserve/{path}.yaml", documents=(document,), header=header)
 
-            if not serving.storage_uri:
-                # KServe accepts `storageUri: ""` and starts a server with no model in it: refuse instead.
-                self.warn(codes.STORAGE_URI_REQUIRED, "`serving` has no `storage_uri`: the InferenceService would "
-                          "load its model from an empty URI", serving.span,
-                          "set `serving.storage_uri` to where the pipeline publishes the model "
-                          "(e.g. s3://bucket/models/NAME/${{ metadata.version }}/)")
             if serving.storage_secret:
                 artifacts.append(yaml(m.service_account_name(serving),
                                       m.service_account(project, serving)))
             artifacts.append(yaml(serving.name, m.inference_service(project, serving, self.unsupported)))
             for variant in serving.variants:
-                if variant.name in ("graph", "sa"):
-                    # `<serving>-graph`/`-sa` name the generated graph and ServiceAccount files.
-                    self.unsupported(f"a variant named '{variant.name}'", serving.span,
-                                     "rename the variant: the name is taken by a generated object")
-                    continue
                 document = m.inference_service(project, serving, self.unsupported, variant)
                 artifacts.append(yaml(document["metadata"]["name"], document))
             if serving.variants:

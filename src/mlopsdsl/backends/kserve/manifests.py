@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Optional
 
+from mlopsdsl.backends.kserve import support
 from mlopsdsl.ir import EnvVar, Project, Resources, Serving, Span, Transformer, Variant, render
 
 API_VERSION = "serving.kserve.io/v1beta1"
@@ -197,10 +198,12 @@ def inference_service(project: Project, serving: Serving, unsupported: Unsupport
         model["runtime"] = runtime
     model["protocolVersion"] = serving.protocol
     if serving.protocol == "grpc-v2":
-        if serving.grpc_port is None:
+        # The spec's port, else the one the runtime's own container args listen on.
+        port = serving.grpc_port or support.grpc_port(serving.framework, serving.protocol, serving.runtime)
+        if port is None:
             unsupported("grpc-v2 without a known gRPC port", serving.span, "set `serving.grpc_port`")
         else:
-            model["ports"] = [{"name": GRPC_PORT_NAME[serving.deployment_mode], "containerPort": serving.grpc_port,
+            model["ports"] = [{"name": GRPC_PORT_NAME[serving.deployment_mode], "containerPort": port,
                                "protocol": "TCP"}]
     model["storageUri"] = variant.storage_uri if variant else serving.storage_uri
     own = variant.resources if variant and variant.resources != Resources() else serving.resources

@@ -36,6 +36,14 @@ class KubeflowBackend(Backend):
     name = "kubeflow"
     description = "Kubeflow Pipelines v2 IR (PipelineSpec + kfp-kubernetes platform spec)"
 
+    def check(self, project: Project) -> None:
+        pipeline = project.pipeline
+        if pipeline is None:
+            return
+        topology.check_task_names(project, self.warn)
+        expanded = tuning.expand(project) if any(s.tune is not None for s in pipeline.steps) else pipeline
+        topology.check(expanded, self._refuse)
+
     def compile(self, project: Project) -> list[Artifact]:
         pipeline = project.pipeline
         if pipeline is None:

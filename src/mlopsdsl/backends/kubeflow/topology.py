@@ -13,9 +13,11 @@ the group it guards). A value read from a looped step is collected as kfp's
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Iterator
 
-from mlopsdsl.ir import Pipeline, Step
+from mlopsdsl.backends.base import codes
+from mlopsdsl.ir import Pipeline, Project, Step
 from mlopsdsl.ir import DataRef, Expr, StepOutputRef, Template, walk
 
 # report(step, message, hint)
@@ -112,3 +114,25 @@ def check(pipeline: Pipeline, report: Report) -> bool:
                        "have the step write what the exit task needs to a known URI")
                 break
     return ok
+
+
+# A task name is a DNS-1123 label (KFP names pods and Argo nodes after it).
+_TASK_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def check_task_names(project: Project, report: Callable[..., None]) -> None:
+    """Each step's task name (`Step.id`, `_` written `-`) is a DNS label of its own.
+
+    `report(code, message, span, hint)` as `Backend.warn` takes it.
+    """
+    seen: dict[str, str] = {}
+    for step in project.pipeline.steps:
+        where = project.locate("pipeline", "steps", step.name, key=True)
+        if step.id in seen:
+            report(codes.INVALID_NAME, f"steps '{seen[step.id]}' and '{step.name}' both become the task name "
+                   f"'{step.id}'", where, "rename one of them; `_` and `-` are the same in task names")
+        seen[step.id] = step.name
+        if not _TASK_NAME.fullmatch(step.id):  # step names are at most 40 characters: only the ends can fail
+            report(codes.INVALID_NAME, f"step '{step.name}' (as task '{step.id}') is not a valid Kubernetes name",
+                   where, "use lower-case letters, digits and '-', starting with a lower-case letter or digit and "
+                          "ending with a letter or digit")

@@ -26,7 +26,7 @@ from typing import ClassVar
 
 from mlopsdsl.backends import promql
 from mlopsdsl.backends.base import Artifact, Backend, codes
-from mlopsdsl.backends.monitoring import alertmanager, drift, gate_tests, grafana, metrics, rule_tests, rules, setup
+from mlopsdsl.backends.monitoring import alertmanager, checks, drift, gate_tests, grafana, metrics, rule_tests, rules, setup
 from mlopsdsl.ir import Project
 
 __all__ = ["MonitoringBackend"]
@@ -36,6 +36,9 @@ class MonitoringBackend(Backend):
     name = "monitoring"
     description = "Prometheus rules with generated promtool tests, Alertmanager, Grafana, drift CronJob"
     sources: ClassVar[dict[str, metrics.MetricSource]] = metrics.SOURCES
+
+    def check(self, project: Project) -> None:
+        checks.check(project, self.warn)
 
     def compile(self, project: Project) -> list[Artifact]:
         mon = project.monitoring

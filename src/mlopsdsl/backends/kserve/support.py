@@ -1,11 +1,10 @@
-"""What KServe v0.20 can serve: the support matrix, as data, and the rules the checker applies.
+"""What KServe v0.20 can serve: the support matrix, as data, and the rules the target applies.
 
-Front-end knowledge: the checker (`mlopsdsl.check`) calls `check_serving` and
-turns each `Problem` into a positioned MLD60x diagnostic, so a spec that KServe
-would refuse at admission, or silently serve wrong, fails at `validate` time.
-Backends never import this module; they read the IR, which the checker has
-already vetted (the KServe backend repeats only the guards it needs to refuse
-an IR built by hand, through `unsupported`).
+The KServe target's `check` calls `check_serving` and `check_deployment` and
+turns each `Problem` into a MLD60x/61x diagnostic at the value it is about, so a
+spec that KServe would refuse at admission, or silently serve wrong, fails at
+`validate` time (which runs the built-in targets' checks) and not at all for a
+compile that does not target KServe (`--target seldon`).
 
 The runtime table is read from the ClusterServingRuntimes KServe v0.20 installs
 by default (`config/runtimes/kustomization.yaml`): each runtime's
@@ -21,12 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from mlopsdsl.diagnostics import codes
+from mlopsdsl.backends.base import codes
 
 __all__ = [
     "FRAMEWORKS", "MODEL_FORMATS", "PROTOCOLS", "RUNTIMES", "Problem", "Runtime",
-    "auto_runtime", "check_autoscaling", "check_deployment", "grpc_port", "check_canary_steps", "check_serving", "check_variant_weights",
-    "runtimes_for",
+    "auto_runtime", "check_autoscaling", "check_deployment", "check_serving", "grpc_port", "runtimes_for",
 ]
 
 PROTOCOLS = ("v1", "v2", "grpc-v2")
@@ -102,16 +100,6 @@ def auto_runtime(framework: str, protocol: str) -> Optional[str]:
     return best[1] if best else None
 
 
-def _percents(values: Iterable[float]) -> list[float]:
-    # Percent numbers often arrive as fraction * 100, where 29% is 28.999999999999996: rounding
-    # keeps such float noise from reading as "not a whole percent" or from tipping a sum.
-    return [round(float(value), 6) for value in values]
-
-
-def _percent(value: float) -> str:
-    return f"{value:g}%"
-
-
 def _check_runtime(framework: str, protocol: str, runtime: Optional[str],
                    where: tuple[str | int, ...]) -> list[Problem]:
     if runtime is not None and runtime not in RUNTIMES:
@@ -143,48 +131,6 @@ def _check_runtime(framework: str, protocol: str, runtime: Optional[str],
     return []
 
 
-def check_canary_steps(steps: Iterable[float]) -> list[Problem]:
-    """Canary traffic steps: whole percents in (0, 100], strictly increasing, ending at 100."""
-    steps = _percents(steps)
-    if not steps:
-        return [Problem(codes.CANARY_STEPS, "a canary rollout needs `steps`", "for example [10%, 50%, 100%]",
-                        ("serving", "rollout", "steps"))]
-    for i, step in enumerate(steps):
-        if not 0 < step <= 100:
-            return [Problem(codes.CANARY_STEPS, f"canary step {_percent(step)} is outside (0%, 100%]", None,
-                            ("serving", "rollout", "steps", i))]
-        if step != int(step):
-            # canaryTrafficPercent is an integer field of the InferenceService.
-            return [Problem(codes.CANARY_STEPS, f"canary step {_percent(step)} is not a whole percent",
-                            f"use {round(step)}%", ("serving", "rollout", "steps", i))]
-        if i and step <= steps[i - 1]:
-            return [Problem(codes.CANARY_STEPS, f"canary steps must strictly increase: {_percent(steps[i - 1])} "
-                            f"then {_percent(step)}", None, ("serving", "rollout", "steps", i))]
-    if steps[-1] != 100:
-        return [Problem(codes.CANARY_STEPS, f"canary steps end at {_percent(steps[-1])}, not 100%",
-                        "add 100% as the last step: it is the promotion",
-                        ("serving", "rollout", "steps", len(steps) - 1))]
-    return []
-
-
-def check_variant_weights(weights: Iterable[float]) -> list[Problem]:
-    """A/B weights: each a whole percent above 0, together below 100 (the primary takes the rest)."""
-    weights = _percents(weights)
-    problems = []
-    for i, weight in enumerate(weights):
-        if weight <= 0 or weight != int(weight):
-            problems.append(Problem(codes.VARIANT_WEIGHTS,
-                                    f"variant weight {_percent(weight)} must be a whole percent above 0%",
-                                    None, ("serving", "variants", i, "weight")))
-    total = sum(weights)
-    if weights and total >= 100:
-        problems.append(Problem(codes.VARIANT_WEIGHTS,
-                                f"variant weights add up to {_percent(total)}, leaving nothing for the primary model",
-                                "the primary model gets 100% minus the variants' weights; keep their sum below 100%",
-                                ("serving", "variants")))
-    return problems
-
-
 def check_autoscaling(deployment_mode: str, metric: Optional[str], target: Optional[float]) -> list[Problem]:
     """Which metrics each autoscaler reads (KServe v0.20 admission webhook)."""
     if metric is None:
@@ -206,7 +152,6 @@ def check_autoscaling(deployment_mode: str, metric: Optional[str], target: Optio
 
 def check_serving(framework: str, protocol: str = "v1", runtime: Optional[str] = None,
                   deployment_mode: str = "serverless", rollout_strategy: str = "direct", *,
-                  canary_steps: Iterable[float] = (), variant_weights: Iterable[float] = (),
                   variant_frameworks: Iterable[Optional[str]] = (), autoscale_metric: Optional[str] = None,
                   autoscale_target: Optional[float] = None) -> list[Problem]:
     """Every serving rule at once; an empty list means KServe can serve the spec as written.
@@ -229,9 +174,6 @@ def check_serving(framework: str, protocol: str = "v1", runtime: Optional[str] =
             "set `deployment_mode: serverless`, or use `strategy: direct` "
             "(raw mode replaces pods with a rolling update)",
             ("serving", "rollout", "strategy")))
-    if rollout_strategy == "canary":
-        problems += check_canary_steps(canary_steps)
-    problems += check_variant_weights(variant_weights)
     problems += check_autoscaling(deployment_mode, autoscale_metric, autoscale_target)
     return problems
 
