@@ -5,6 +5,7 @@ small data set, recording it in MLflow, and taking the gates on the metrics it c
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -117,3 +118,20 @@ def test_churn_validate_sees_no_drift_between_days_of_one_distribution(tmp_path)
     psi = [float(line.split("|")[2]) for line in report.splitlines()
            if line.startswith("| ") and line.split("|")[2].strip()[:1].isdigit()]
     assert len(psi) == 3 and max(psi) < 0.1
+
+
+def test_churn_tunes_with_optuna_and_refits_on_the_best_values(churn) -> None:
+    """`--env local` keeps churn's `tune` with `engine: optuna` (no Katib): 4 trials of the real
+    XGBoost training, 5-fold CV AUC as the objective, then train refits with the best values."""
+    project, pipeline = churn
+    run = kfp_local_run(pipeline, project, "min_accuracy=0.8", root=project / "run-tune")
+    assert run.returncode == 0, run.output[-4000:]
+    trials = re.findall(r"mlopsdsl\.search: trial (\d+) \{'learning_rate': ([0-9.e-]+), 'max_depth': (\d+)\}: ok",
+                        run.output)
+    assert sorted(int(n) for n, _, _ in trials) == [0, 1, 2, 3]
+    [best] = re.findall(r"best trial \d+: \{'learning_rate': ([0-9.e-]+), 'max_depth': (\d+)\} auc=([0-9.]+)",
+                        run.output)
+    assert float(best[2]) > 0.6
+    [search_out] = run.outputs("train-search", "best_learning_rate")
+    assert float(search_out.read_text()) == float(best[0])
+    assert run.executed("train") == 1 and run.executed("train-search") == 1

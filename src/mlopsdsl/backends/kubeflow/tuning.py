@@ -237,7 +237,9 @@ def optuna_command(search: Step, trial_command: list[str], results: dict[str, st
     space = {p.name: {k: v for k, v in (("kind", p.kind), ("low", p.low), ("high", p.high), ("step", p.step),
                                          ("values", list(p.values) if p.values else None)) if v is not None}
              for p in tune.params}
-    command = ["python3", "-c", source, "--space", json.dumps(space, sort_keys=True), "--objective", tune.field,
+    # `python`, the step's own interpreter (the one its trials' `python -m ...` use, with optuna):
+    # kfp.local swaps `python3` for its own interpreter, which is not the step's environment.
+    command = ["python", "-c", source, "--space", json.dumps(space, sort_keys=True), "--objective", tune.field,
                "--metrics", tune.output, "--goal", tune.goal, "--algorithm", tune.algorithm,
                "--trials", str(tune.trials), "--parallel", str(tune.parallel), "--outputs", TRIAL_OUTPUTS,
                "--trials-file", trials_file]
