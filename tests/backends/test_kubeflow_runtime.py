@@ -149,8 +149,18 @@ def _write(tmp_path, text: str):
     return spec
 
 
-def test_an_environment_removes_a_field_with_null() -> None:
-    base = driver.build_ir(str(EXAMPLES / "churn/churn.yaml")).ir
-    local = driver.build_ir(str(EXAMPLES / "churn/churn.yaml"), env="local").ir
+def test_an_environment_removes_a_field_with_null(tmp_path) -> None:
+    # churn's own local environment now switches tune to Optuna; here it removes it, as it once did
+    lines = (EXAMPLES / "churn/churn.yaml").read_text(encoding="utf-8").splitlines(keepends=True)
+    tune_sets = [i for i, line in enumerate(lines) if line.startswith("      pipeline.steps.train.tune.")]
+    assert tune_sets, "churn's local environment no longer sets tune"
+    lines[tune_sets[0]:tune_sets[-1] + 1] = ["      pipeline.steps.train.tune: null\n"]
+    spec = tmp_path / "churn.yaml"
+    spec.write_text("".join(lines), encoding="utf-8")
+    (tmp_path / "components").symlink_to(EXAMPLES / "churn/components")
+    base = driver.build_ir(str(spec)).ir
+    local = driver.build_ir(str(spec), env="local").ir
     assert base.pipeline.step("train").tune is not None
     assert local.pipeline.step("train").tune is None  # `pipeline.steps.train.tune: null`
+    churn_local = driver.build_ir(str(EXAMPLES / "churn/churn.yaml"), env="local").ir
+    assert churn_local.pipeline.step("train").tune.engine == "optuna"
