@@ -64,6 +64,17 @@ def write_spec(tmp_path: Path):
     return write
 
 
+def example_with(tmp_path: Path, *replacements: tuple[str, str], example: str = "minimal/minimal.yaml") -> str:
+    """A shipped example with each (old, new) replaced once (each `old` must occur), written to tmp_path."""
+    text = (EXAMPLES / example).read_text(encoding="utf-8")
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = tmp_path / "spec.yaml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
 def check_file(path: str | Path):
     """Checks one spec file with the fullest front end the driver offers; returns its Result.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import EXAMPLES
+from conftest import EXAMPLES, example_with
 
 from mlopsdsl import cli
 
@@ -21,13 +21,7 @@ VERSION_LINE = MINIMAL.splitlines().index("  version: 0.1.0") + 1
 
 
 def _spec(tmp_path, *replacements: tuple[str, str]) -> str:
-    text = MINIMAL
-    for old, new in replacements:
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    path = tmp_path / "spec.yaml"
-    path.write_text(text, encoding="utf-8")
-    return str(path)
+    return example_with(tmp_path, *replacements)
 
 
 def run(capsys, *argv: str) -> tuple[int, str]:
@@ -61,7 +55,7 @@ def test_a_deep_expression_is_refused_where_it_nests_too_deep(capsys, tmp_path, 
 
 
 def test_an_expression_as_deep_as_the_limit_is_checked_normally(capsys, tmp_path):
-    spec = _spec(tmp_path, (ALERT, "${{ serving.error_rate > 5%" + " and true" * 98 + " }}"))
+    spec = _spec(tmp_path, (ALERT, "${{ serving.error_rate > 5%" + " and serving.rps > 1" * 98 + " }}"))
     assert run(capsys, "validate", spec)[0] == 0
 
 
@@ -205,3 +199,57 @@ def test_control_and_bidi_characters_never_reach_the_output(capsys, tmp_path, fi
     assert code == 1 and codes_in(output).count("MLD116") == 1 and f"spec.yaml:{line}:{column}" in output, output
     code, output = run(capsys, "compile", spec, "--out", str(tmp_path / "out"))
     assert code == 1 and "MLD116" in output and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("when, code, at", [
+    ("${{ true }}", "MLD652", "true"),                                    # always fires
+    ("${{ serving.error_rate > 5% or 1 > 2 }}", "MLD652", "1 > 2"),      # a comparison of constants
+    ("${{ serving.error_rate > 1% / 0 }}", "MLD512", "0"),               # division by zero
+    ("${{ serving.error_rate / (2 - 2) > 1% }}", "MLD512", "2 - 2"),   # ... by a constant that is zero
+    ("${{ serving.latency.p95 > 9223372036854775807ms * 2 }}", "MLD511", "9223372036854775807ms"),
+    ("${{ serving.latency.p95 > 100000d * 1000 }}", "MLD512", "100000d * 1000"),
+])
+def test_alert_conditions_compile_refused_are_found_by_validate(capsys, tmp_path, when, code, at):
+    spec = _spec(tmp_path, (ALERT, when))
+    exit_code, output = run(capsys, "validate", spec, "--format", "concise")
+    assert exit_code == 1 and codes_in(output) == [code], output
+    line = MINIMAL[:MINIMAL.index(ALERT)].count("\n") + 1
+    column = MINIMAL.splitlines()[line - 1].index(ALERT) + 1 + when.index(at)
+    assert f"spec.yaml:{line}:{column}" in output, output
+
+
+def test_a_rollout_analysis_that_never_holds_is_found_by_validate(capsys, tmp_path):
+    spec = _spec(tmp_path, ("rollout: {strategy: direct}",
+                            'rollout: {strategy: canary, steps: [50%, 100%], interval: 5m, analysis: "${{ false }}"}'))
+    code, output = run(capsys, "validate", spec)
+    assert code == 1 and codes_in(output) == ["MLD652"] and "a rollout's `analysis`" in output
+
+
+def test_constant_expressions_in_run_are_folded_into_the_argument(capsys, tmp_path):
+    spec = _spec(tmp_path, ("run: [python, -m, house_prices.prepare,",
+                            'run: [python, -m, house_prices.prepare, "${{ not (false == true) }}", "${{ 5m + 30s }}", '
+                            '"${{ [1, 2] }}", "${{ 2 * 10% }}",'))
+    code, output = run(capsys, "compile", spec, "--out", str(tmp_path / "out"), "--target", "kubeflow")
+    assert code == 0, output
+    pipeline = (tmp_path / "out" / "kubeflow" / "pipeline.yaml").read_text()
+    assert '- house_prices.prepare\n        - "true"\n        - "330s"\n        - "[1, 2]"\n        - "20%"\n' in pipeline
+
+
+@pytest.mark.parametrize("old, new, code", [
+    ("select: {kind: InferenceService, name: churn-api}", "select: {kind: InferenceService, name: churn-apj}",
+     "MLD703"),
+    ("{op: add, path: /concurrency,", "{op: replace, path: /no/such/place,", "MLD704"),
+])
+def test_validate_reports_what_patches_would_do_to_the_output(capsys, tmp_path, old, new, code):
+    import shutil
+
+    shutil.copytree(EXAMPLES / "churn", tmp_path / "churn")
+    spec = tmp_path / "churn" / "churn.yaml"
+    text = spec.read_text(encoding="utf-8")
+    assert old in text
+    spec.write_text(text.replace(old, new), encoding="utf-8")
+    exit_code, output = run(capsys, "validate", str(spec), "--format", "concise")
+    assert exit_code == 1 and codes_in(output) == [code], output
+    patches = text[:text.index("\npatches:")].count("\n") + 2
+    line = int(re.search(r"churn\.yaml:(\d+):\d+", output).group(1))
+    assert patches < line <= text[:text.index(old)].count("\n") + 1 and len(output) < 1000, output

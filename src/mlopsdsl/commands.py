@@ -34,7 +34,7 @@ def _usage_problem(result) -> bool:
 
 
 def validate(args: argparse.Namespace) -> int:
-    from mlopsdsl.driver import check_file
+    from mlopsdsl.driver import validate_file
 
     diagnostics: list[Diagnostic] = []
     sources: dict[str, SourceFile] = {}
@@ -43,7 +43,7 @@ def validate(args: argparse.Namespace) -> int:
         print("mlopsdsl: --emit-ir takes exactly one SPEC", file=sys.stderr)
         return EXIT_USAGE
     for spec in args.specs:
-        result = check_file(spec, env=args.env)
+        result = validate_file(spec, env=args.env)
         diagnostics += result.diagnostics
         if args.emit_ir and result.ok and result.ir is not None:  # the IR the checks ran on: one front end
             sys.stdout.write(ir_json(result.ir))

@@ -105,6 +105,28 @@ def _semantic(path: str, env: str | None, limits: Limits | None, buffers: Mappin
     return _done(result)
 
 
+def validate_file(path: str, *, env: str | None = None, limits: Limits | None = None) -> Result:
+    """What `validate` reports: `check_file`, and for a spec with `patches:` what they do to the output.
+
+    Whether a patch selects anything, and applies, is known only from the documents the
+    targets generate: so they are generated (in memory, every built-in target) and the
+    patches applied, as `compile` would, and their diagnostics (MLD703, MLD704) kept.
+    """
+    result = check_file(path, env=env, limits=limits)
+    data = result.document.data if result.document is not None else {}
+    if not result.ok or not data.get("patches") or data.get("kind") == "Component":
+        return result
+    from mlopsdsl.backends import registry
+    from mlopsdsl.compiler import compile_project
+    from mlopsdsl.diagnostics import codes
+
+    built = build_ir(path, env=env, limits=limits)
+    if built.ir is not None:
+        output = compile_project(built.ir, registry.core())
+        result.add([d for d in output.diagnostics if d.code in (codes.PATCH_NO_MATCH, codes.PATCH_FAILED)])
+    return _done(result)
+
+
 def build_ir(path: str, *, env: str | None = None, limits: Limits | None = None) -> Result:
     """Check one spec for one environment (or none) and lower it to the IR (`result.ir`), for a
     compile: the targets' own checks run there, for the targets it names (`Backend.check`)."""

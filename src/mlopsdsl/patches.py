@@ -25,6 +25,12 @@ from mlopsdsl.ir import Patch, Span
 __all__ = ["apply", "merge_patch"]
 
 
+def _reason(exc: Exception) -> str:
+    """The library's reason, without the whole document it quotes (`member 'x' not found in {...}`)."""
+    text = str(exc)
+    return text if len(text) <= 160 else text[:120].rstrip() + " ..."
+
+
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386: objects merge key by key, `null` deletes a key, anything else replaces."""
     if not isinstance(patch, dict):
@@ -136,7 +142,7 @@ def apply(artifacts: list[Artifact], patches: tuple[Patch, ...], target_of: dict
                     documents[index] = _apply_one(document, patch)
                 except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
                     fail(f"patch ({_describe(patch)}) cannot be applied to {_where(artifact.path, index, document)}: "
-                         f"{exc}", hint="check the JSON pointer paths against the generated file")
+                         f"{_reason(exc)}", hint="check the JSON pointer paths against the generated file")
             result[i] = dataclasses.replace(artifact, documents=tuple(documents))
         if not matched:
             diagnostics.append(Diagnostic(

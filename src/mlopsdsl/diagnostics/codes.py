@@ -123,8 +123,9 @@ EXPR_UNIT_MISMATCH = _code("MLD506", "unit-mismatch", "A number meets a duration
 EXPR_NOT_SCALAR = _code("MLD507", "non-scalar-interpolation", "A value spliced into text is an artifact, list or secret, not a scalar.")
 EXPR_NOT_BOOL = _code("MLD508", "condition-not-bool", "A condition (`when`, `analysis`) is not a boolean expression.")
 EXPR_WHOLE_REQUIRED = _code("MLD509", "expression-required", "This field takes exactly one `${{ ... }}` and nothing around it.")
-EXPR_TOO_DEEP = _code("MLD510", "expression-too-deep", "An expression nests operators or brackets deeper than the limit, or is longer than the length limit.")
+EXPR_TOO_DEEP = _code("MLD510", "expression-too-deep", "An expression nests operators or brackets deeper than the limit (100 levels); every later stage walks it recursively.")
 EXPR_NUMBER_TOO_LARGE = _code("MLD511", "expression-number-too-large", "A number in an expression is beyond a 64-bit integer, or a unit literal beyond its range (durations: Go's ~292 years).")
+EXPR_NO_VALUE = _code("MLD512", "constant-without-value", "A part of an expression made of literals has no value: a division by zero, or a result beyond what targets hold.")
 
 # --- 64x values, secrets, monitoring and environments -------------------------------------
 BAD_QUANTITY = _code("MLD640", "invalid-quantity", "A CPU or memory value is not a valid Kubernetes quantity, or a limit is below its request.")
@@ -139,6 +140,7 @@ SET_PATH_INVALID = _code("MLD648", "set-path-invalid", "An environment's `set` p
 SERVING_MODEL_NOT_MODEL = _code("MLD649", "serving-model-not-model", "`serving.model` must refer to a step output of type Model.")
 DUPLICATE_NAME = _code("MLD650", "duplicate-name", "Two alerts or variants share a name.")
 CI_ENVIRONMENT_NEEDS_HOST = _code("MLD651", "environment-needs-kfp-host", "A workflow trains in an environment that has no `kfp_host`.")
+CONDITION_WITHOUT_METRIC = _code("MLD652", "condition-without-metric", "An alert's `when` or a rollout's `analysis` is not made of comparisons of a serving or drift metric (`true`, `1 > 2`): it would always or never hold.")
 DRIFT_NEEDS_CURRENT = _code("MLD680", "drift-needs-current", "The drift job has no current sample: give `current: ${{ data.NAME }}` or `request_log` (exactly one).")
 DRIFT_NEEDS_IMAGE = _code("MLD681", "drift-needs-image", "The drift job has no image: `monitoring.drift.image` names where CI pushes the one built from the generated Dockerfile, or your own.")
 DRIFT_METHOD_FEATURE = _code("MLD682", "drift-method-feature", "`ks` and `wasserstein` compare numbers: a categorical feature (str, bool, category) needs `psi` or `chi2`.")

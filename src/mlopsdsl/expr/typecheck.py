@@ -9,7 +9,7 @@ message names both sides and the hint is the literal to write (`250ms`).
 from __future__ import annotations
 
 from mlopsdsl.diagnostics import Code, Diagnostic, codes
-from mlopsdsl.expr import ast
+from mlopsdsl.expr import ast, fold
 from mlopsdsl.expr import contexts as ctx
 from mlopsdsl.expr import types as t
 from mlopsdsl.expr.arith import arith_type, unit_hint
@@ -112,6 +112,16 @@ class _Checker:
                         hint="text is joined by writing it around `${{ }}`, not with '+'" if t.STR in (left, right)
                         else None)
             return t.UNKNOWN
+        # A constant part must have a value: `x / 0` has none whatever x is, nor `2 * 9223372036854775807`.
+        found = fold.constant(node.right if node.op == "/" and not fold.is_constant(node.left) else node)
+        if node.op == "/" and not isinstance(found, fold.NoValue) and found is not None \
+                and not fold.is_constant(node.left) and fold.is_zero(found):
+            found = fold.NoValue(node.right, f"`{self.text(node.right)}` is zero: the division has no value", True)
+        if isinstance(found, fold.NoValue):
+            self.report(codes.EXPR_NO_VALUE, found.message, found.node,
+                        hint="divide by something that is not zero" if found.division else
+                        "numbers must fit a 64-bit integer, durations Go's ~292 years")
+            return t.UNKNOWN
         return result
 
     def list_type(self, node: ast.ListLit) -> t.Type:
@@ -185,6 +195,8 @@ def check(parsed: ParsedValue, context: str | ctx.Context, scope: Scope) -> tupl
             return t.UNKNOWN, checker.diagnostics
         found = checker.type_of(whole.node)
         _check_whole(checker, whole.node, found)
+        if context.key in _METRIC_CONDITIONS and found == t.BOOL and not checker.diagnostics:
+            _check_metric_condition(checker, whole.node)
         return found, checker.diagnostics
     for expression in parsed.expressions:
         checker.expr = expression
@@ -210,6 +222,31 @@ def _check_whole(checker: _Checker, node: ast.Expr, found: t.Type) -> None:
     elif context.scalar and not found.is_scalar and not (found == t.SECRET and "secrets" in context.roots) \
             and not (context.key == "run_arg" and t.is_value_list(found)):
         checker.report(codes.EXPR_NOT_SCALAR, _not_scalar(text, found), node, hint=_scalar_hint(found))
+
+
+_METRIC_CONDITIONS = frozenset({"alert_when", "rollout_analysis"})
+
+
+def _mentions_metric(node: ast.Expr) -> bool:
+    return any(isinstance(n, ast.Name) and n.parts[0] in ("serving", "drift") for n in ast.walk(node))
+
+
+def _check_metric_condition(checker: _Checker, node: ast.Expr) -> None:
+    """A condition on live metrics is comparisons of a metric joined by and/or/not; `true` always holds.
+
+    It becomes a PromQL query that returns series exactly when it holds: a constant
+    (`true`, `1 > 2`) would fire an alert forever, or never promote a rollout.
+    """
+    if isinstance(node, ast.Logic):
+        for side in (node.left, node.right):
+            _check_metric_condition(checker, side)
+    elif isinstance(node, ast.Not):
+        _check_metric_condition(checker, node.operand)
+    elif not (isinstance(node, ast.Compare) and _mentions_metric(node)):
+        what = "always holds or never does" if not _mentions_metric(node) else "is not a comparison"
+        checker.report(codes.CONDITION_WITHOUT_METRIC,
+                       f"`{checker.text(node)}` in {checker.context.what} {what}: compare a serving or drift metric",
+                       node, hint="e.g. `serving.error_rate < 1%` or `drift.score > 0.2`")
 
 
 def _not_scalar(text: str, found: t.Type) -> str:

@@ -62,7 +62,7 @@ class _Lowering:
     def text(self, path: Path, raw: Any) -> Any:
         lowered = self.value(path, raw)
         if isinstance(lowered, Lit):
-            return lowered.text or str(lowered.value)
+            return lit_text(lowered)
         return lowered
 
     def plain(self, path: Path, raw: Any) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable, Union
 
 from mlopsdsl.check.exprs import Checked, literal_type
-from mlopsdsl.expr import ast
+from mlopsdsl.expr import ast, fold
 from mlopsdsl.expr import types as t
 from mlopsdsl.expr.contexts import builtin
 from mlopsdsl.expr.units import Duration, Memory, Percent
@@ -51,6 +51,17 @@ def fold_template(parts: list[Any]) -> ir.Text:
     return ir.Template(parts=tuple(merged))
 
 
+def constant_text(expr: ir.Expr) -> str | None:
+    """How a constant reads in text (a list of literals as JSON, as KFP passes a list); None if not constant."""
+    if isinstance(expr, ir.Lit):
+        return lit_text(expr)
+    if isinstance(expr, ir.ListExpr) and all(isinstance(i, ir.Lit) for i in expr.items):
+        import json
+
+        return json.dumps([i.value for i in expr.items])  # type: ignore[union-attr]
+    return None
+
+
 def lit_text(lit: ir.Lit) -> str:
     """How a literal reads when spliced into text."""
     if lit.text:
@@ -60,9 +71,16 @@ def lit_text(lit: ir.Lit) -> str:
     return str(lit.value)
 
 
+_OPERATORS = (ast.Compare, ast.Logic, ast.Not, ast.Neg, ast.Arith)
+
+
 def lower(node: ast.Expr, checked: Checked, constants: Constants) -> ir.Expr:
     if isinstance(node, ast.Lit):
         return _literal(node)
+    if isinstance(node, _OPERATORS):  # literals only: one literal (`5m + 30s` -> 330s), as the checker computed
+        value = fold.constant(node)
+        if value is not None and not isinstance(value, fold.NoValue):
+            return _literal(ast.Lit(value, "", start=node.start, end=node.end))
     if isinstance(node, ast.Name):
         return _name(node.parts, checked, constants)
     if isinstance(node, ast.ListLit):

@@ -8,7 +8,7 @@ from mlopsdsl.check.symbols import StepDecl
 from mlopsdsl.ir import models as m
 from mlopsdsl.ir.expr import ListExpr, Lit, SecretRef, Template
 from mlopsdsl.ir.lower import seconds
-from mlopsdsl.ir.lower_expr import lit_text, literal, type_name
+from mlopsdsl.ir.lower_expr import constant_text, lit_text, literal, type_name
 from mlopsdsl.ir.lower_training import lower_distributed, lower_tune, lower_volumes
 from mlopsdsl.language import setting
 
@@ -56,6 +56,8 @@ def _command(low, step: StepDecl) -> list[Any]:
         lowered = low.text(step.path + ("run", i), arg)
         if isinstance(lowered, (str, Template)):
             out.append(lowered)
+        elif hasattr(lowered, "kind") and constant_text(lowered) is not None:  # `${{ [1, 2] }}` alone
+            out.append(constant_text(lowered))
         elif hasattr(lowered, "kind"):  # `${{ params.lr }}` alone: a run-time value, one part of text
             out.append(Template(parts=(lowered,)))
         else:

@@ -1,0 +1,57 @@
+"""Specs `validate` passes and `compile` refuses for a built-in target (found by the fuzz campaign).
+
+Each is a target's own refusal: issue 14 moves them into the backends (`Backend.check`),
+which `validate` then runs. Until that lands they are recorded here as strict xfails, so
+the day validate reports them these tests fail and must go (the campaign counts them as
+validate-clean-but-compile-fails meanwhile).
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import EXAMPLES, example_with
+
+from mlopsdsl.compiler import compile_project
+from mlopsdsl.driver import build_ir, validate_file
+
+MINIMAL = (EXAMPLES / "minimal" / "minimal.yaml").read_text(encoding="utf-8")
+VISION = "vision/defects.yaml"
+PREPARE_OUTPUTS = "      outputs: {table: Dataset}      # a file the next steps can consume"
+
+CASES = {
+    "kubeflow: a run-time value in an env value (MLD701)": (
+        ("  version: 0.1.0\n", "  version: 0.1.0\nparams:\n  lr: {type: float, default: 0.1}\n"),
+        (PREPARE_OUTPUTS, PREPARE_OUTPUTS + '\n      env: {LR: "${{ params.lr }}"}')),
+    "github: `${{` in a parameter's choices (MLD701)": (
+        ("choices: [resnet50, efficientnet_b3, convnext_tiny]",
+         "choices: [resnet50, '${{ metadata.version }}', convnext_tiny]"), VISION),
+    "monitoring: an alert on serving.* without `serving:` (MLD701)": (
+        (MINIMAL[MINIMAL.index("serving:\n"):MINIMAL.index("monitoring:\n")], ""),),
+    "kubeflow: a step reads an output of a `when` step under the same condition (MLD707)": (
+        ("  version: 0.1.0\n", "  version: 0.1.0\nparams:\n  go: {type: bool, default: true}\n"),
+        ("      run: [python, -m, house_prices.prepare,", '      when: "${{ params.go }}"\n      run: [python, -m, house_prices.prepare,'),
+        ("      run: [python, -m, house_prices.train,", '      when: "${{ params.go }}"\n      run: [python, -m, house_prices.train,'),
+        ("      run: [python, -m, house_prices.evaluate,", '      when: "${{ params.go }}"\n      run: [python, -m, house_prices.evaluate,')),
+}
+
+
+def _spec(tmp_path, replacements) -> str:
+    if isinstance(replacements[-1], str):  # a case on another example than the minimal one
+        return example_with(tmp_path, *replacements[:-1], example=replacements[-1])
+    return example_with(tmp_path, *replacements)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_compile_refuses_it(tmp_path, name):
+    path = _spec(tmp_path, CASES[name])
+    built = build_ir(path)
+    assert built.ok and built.ir is not None, [str(d) for d in built.diagnostics]
+    output = compile_project(built.ir)
+    assert not output.ok, f"{name}: compile no longer refuses it"
+
+
+@pytest.mark.xfail(strict=True, reason="a target refusal validate does not run yet: Backend.check (issue 14)")
+@pytest.mark.parametrize("name", CASES)
+def test_validate_reports_what_compile_refuses(tmp_path, name):
+    result = validate_file(_spec(tmp_path, CASES[name]))
+    assert not result.ok
