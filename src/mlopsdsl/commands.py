@@ -140,13 +140,13 @@ def targets(args: argparse.Namespace) -> int:
 
 
 def schema(args: argparse.Namespace) -> int:
+    from mlopsdsl.files import write_text
     from mlopsdsl.resources import schema_text
 
     text = schema_text()
     if args.out:
         try:
-            with open(args.out, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
+            write_text(args.out, text)
         except (OSError, ValueError) as exc:  # a directory, no permission, a NUL byte in the name
             print(f"mlopsdsl: error: cannot write '{args.out}': {getattr(exc, 'strerror', None) or exc}",
                   file=sys.stderr)

@@ -1,18 +1,21 @@
-"""Reading input files so that no path can hang or exhaust the process.
+"""Reading and writing single files so that no path can hang or exhaust the process.
 
 Every byte mlopsdsl reads from a path (a spec, a component, a file in `--out`
 for `--check`) comes through `read_regular`: the file is opened without
 blocking (a FIFO would otherwise wait forever for a writer), must be a regular
 file (not `/dev/zero`, a directory, a socket), and is read up to a limit (a
-file that grows while it is read cannot get past it either).
+file that grows while it is read cannot get past it either). A single file
+named by the user for output (`schema --out`) is written by `write_text`, which
+does not wait for a FIFO's reader either. (`compile --out` is `writer.py`'s.)
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
-__all__ = ["NotRegularFile", "TooLarge", "kind_of", "read_regular"]
+__all__ = ["NotRegularFile", "TooLarge", "kind_of", "read_regular", "write_text"]
 
 
 class NotRegularFile(OSError):
@@ -65,3 +68,27 @@ def read_regular(path: str | os.PathLike[str], limit: int, *, follow: bool = Tru
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+class NoReader(OSError):
+    def __init__(self, path: str) -> None:
+        super().__init__(f"'{path}' is a FIFO (named pipe) that no process is reading")
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write `text` (UTF-8, LF) to `path`: a regular file, a terminal or a pipe someone reads.
+
+    Opened without blocking, so a FIFO with no reader fails at once (ENXIO) instead of
+    waiting forever; the writes themselves block as usual.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) \
+        | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise NoReader(os.fsdecode(path)) from exc
+        raise
+    with os.fdopen(fd, "wb") as handle:
+        os.set_blocking(fd, True)
+        handle.write(text.encode("utf-8"))

@@ -292,6 +292,8 @@ def check(out_dir: str | os.PathLike[str], files: dict[str, bytes], *,
     files = _checked(files)
     out = _target(out_dir)
     try:
+        if out.exists() and not out.is_dir():  # compile would refuse it (MLD705): nothing to compare
+            raise OutputError(f"'{out}' exists and is not a directory, so no compile can write it")
         present = outdir.present_files(out) if out.is_dir() else {}
         listed = outdir.listed_files(out) if present else None
     except OSError as exc:
