@@ -162,9 +162,9 @@ def test_deploy_jobs_chain_environments_and_never_race(tmp_path):
         step = job["steps"][-1]
         assert step["env"]["NAMESPACE"] == env.namespace
         assert step["env"]["STRATEGY"] == "canary" and step["env"]["ROLLOUT_STEPS"] == "10 50 100"
-        assert step["env"]["INTERVAL"] == "600"
+        assert step["env"]["STEP_WAIT"] == "600"
         # the analysis gate is PromQL for this environment's namespace, not the compiled one
-        query = step["env"]["ANALYSIS_QUERY"]
+        query = step["env"]["GATE_HEALTHY"]
         assert f'namespace_name="{env.namespace}"' in query and "< 0.01" in query and "< 0.25" in query
         compile_step = job["steps"][3]
         assert compile_step["env"]["MLOPSDSL_ENV"] == env.name

@@ -33,7 +33,7 @@ def test_the_output_is_the_same_for_every_env_and_carries_each_environments_valu
     jobs = workflow(outputs[0], "surface-defects-deploy")["jobs"]
     staging, production = jobs["deploy-staging"], jobs["deploy-production"]
     # production sets `serving.rollout.interval: 1h`; staging keeps 15m
-    assert production["steps"][-1]["env"]["INTERVAL"] == "3600" and staging["steps"][-1]["env"]["INTERVAL"] == "900"
+    assert production["steps"][-1]["env"]["STEP_WAIT"] == "3600" and staging["steps"][-1]["env"]["STEP_WAIT"] == "900"
     assert production["timeout-minutes"] > staging["timeout-minutes"] + 60
     judge(tmp_path / "none")
 
