@@ -165,7 +165,10 @@ def test_deploy_jobs_chain_environments_and_never_race(tmp_path):
         assert step["env"]["STEP_WAIT"] == "600"
         # the analysis gate is PromQL for this environment's namespace, not the compiled one
         query = step["env"]["GATE_HEALTHY"]
-        assert f'namespace_name="{env.namespace}"' in query and "< 0.01" in query and "< 0.25" in query
+        assert f'k8s_namespace_name="{env.namespace}"' in query and "< 0.01" in query and "< 0.25" in query
+        # per revision: the new one's name replaces the placeholder at run time
+        assert 'kn_revision_name="__REVISION__"' in query and step["env"]["GATE_PER_REVISION"] == "true"
+        assert step["env"]["GATE_TRAFFIC"].endswith(">= 10") and step["env"]["NO_TRAFFIC"] == "rollback"
         compile_step = job["steps"][3]
         assert compile_step["env"]["MLOPSDSL_ENV"] == env.name
         assert compile_step["env"]["MLOPSDSL_TARGET"] == "kserve"

@@ -132,8 +132,8 @@ class Deployed:
     """A repository whose service is already deployed at the example's version (its k8s state kept),
     with the next version committed: each test rolls that version out from a copy of the state."""
 
-    def __init__(self, tmp_path: Path, example: str, requirement: str):
-        self.repo = make_repository(tmp_path, example, requirement)
+    def __init__(self, tmp_path: Path, example: str, requirement: str, edit=lambda text: text, files=None):
+        self.repo = make_repository(tmp_path, example, requirement, edit, files)
         self.repo.secrets.update(KUBECONFIG="apiVersion: v1\nkind: Config\n", PROMETHEUS_TOKEN="prom-token")
         spec = next((self.repo.root / "examples" / example).glob("*.yaml"))
         self.workflow = f"{yaml.safe_load(spec.read_text())['metadata']['name']}-deploy.yml"
@@ -174,7 +174,10 @@ def vision_deployed(served_wheel, tmp_path_factory):
 
 
 HEALTHY = {"default": {"healthy": True, "traffic": True, "requests": 500}}
-FAILING = {"default": {"healthy": False, "traffic": True, "requests": 500}}
+# The service as a whole is fine (the stable revision carries 90% of it); the new revision is not.
+FAILING = {"default": {"healthy": True, "traffic": True, "requests": 5000},
+           "revisions": {"churn-api-predictor-00002": {"healthy": False, "traffic": True, "requests": 500}}}
+IDLE = {"default": {"healthy": True, "traffic": False, "requests": 0}}
 
 
 def patches(run: h.Run) -> list[dict]:
@@ -197,14 +200,17 @@ def test_canary_promotes_predictor_and_transformer_step_by_step(churn_deployed, 
         assert c["latestRolledoutRevision"] == c["latestCreatedRevision"] == f"churn-api-{name}-00002"
         assert "canaryTrafficPercent" not in isvc["spec"][name]
     assert isvc["spec"]["predictor"]["model"]["storageUri"] == "s3://acme-ml/models/churn/1.5.0/"
-    assert len(run.queries()) == 2  # the gate before 50% and before 100%
+    gates = [q for q in run.queries() if q["kind"] == "healthy"]
+    assert len(gates) == 2  # the gate before 50% and before 100%...
+    assert {q["revision"] for q in run.queries()} == {"churn-api-predictor-00002"}  # ...on the new revision only
     assert all(q["authorization"] == "Bearer prom-token" for q in run.queries())
 
 
 def test_a_failing_analysis_rolls_back_to_the_previous_spec(churn_deployed, tmp_path):
     run = churn_deployed.rollout(tmp_path, FAILING)
     assert run.code != 0
-    assert "fails the rollout analysis" in run.output and "rolled back" in run.output
+    assert "revision churn-api-predictor-00002 fails the rollout analysis" in run.output
+    assert "rolled back" in run.output
     assert [p["spec"]["predictor"]["canaryTrafficPercent"] for p in patches(run)] == [10, 0, None]
     isvc = run.isvc("churn-api", "ml-staging")
     # the live object holds the previous spec again, and a revision of it is the latest one and serves
@@ -217,6 +223,36 @@ def test_a_failing_analysis_rolls_back_to_the_previous_spec(churn_deployed, tmp_
         assert "canaryTrafficPercent" not in isvc["spec"][name]
     revisions = isvc["_fake"]["revisions"]["predictor"]
     assert revisions[2]["template"] == revisions[0]["template"]  # 00003 is 00001's spec
+
+
+def test_an_idle_revision_is_rolled_back_by_the_default_no_traffic_policy(churn_deployed, tmp_path):
+    run = churn_deployed.rollout(tmp_path, IDLE)
+    assert run.code != 0
+    assert "got too few requests to judge (no_traffic: rollback)" in run.output and "rolled back" in run.output
+    assert [q["kind"] for q in run.queries()] == ["requests", "traffic"]  # never judged on no data
+
+
+@pytest.fixture(scope="module")
+def churn_probing(served_wheel, tmp_path_factory):
+    """churn with `no_traffic: {action: probe}`: an idle staging must not block the rollout."""
+    policy = ("    analysis: \"${{ serving.error_rate < 1% and serving.latency.p95 < 250ms }}\"\n"
+              "    no_traffic: {min_requests: 20, action: probe, probe: {body: tests/request.json, requests: 3}}\n")
+    return Deployed(tmp_path_factory.mktemp("churn-probe"), "churn", served_wheel,
+                    lambda text: text.replace(
+                        '    analysis: "${{ serving.error_rate < 1% and serving.latency.p95 < 250ms }}"\n', policy, 1),
+                    files={"tests/request.json": '{"inputs": []}\n'})
+
+
+def test_an_idle_revision_is_probed_then_judged_by_the_probe_policy(churn_probing, tmp_path):
+    prom = {"default": {"healthy": True, "traffic": False, "traffic_after_probe": True, "requests": 0}}
+    run = churn_probing.rollout(tmp_path, prom)
+    assert run.code == 0, run.output[-4000:]
+    probes = [r for r in run.lines("prom-requests.jsonl") if r.get("kind") == "probe"]
+    assert len(probes) == 3  # the policy's number, on the new revision's own tag URL and infer path
+    assert all("latest-churn-api-transformer" in p["path"] and p["path"].endswith("/v2/models/churn-api/infer")
+               for p in probes)
+    c = component(run.isvc("churn-api", "ml-staging"), "predictor")
+    assert c["latestRolledoutRevision"] == "churn-api-predictor-00002"
 
 
 def test_a_readiness_timeout_rolls_back_instead_of_exiting(churn_deployed, tmp_path):

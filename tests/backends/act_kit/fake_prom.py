@@ -7,14 +7,15 @@ prom.json:
    "default": {...same keys...},                          for a query naming no known revision
    "smoke": "ok" | "fail"}
 A query that equals a gate query with a revision's name in the placeholder answers for that revision
-(`healthy`/`traffic`: one series when true, none when false; `requests`: the number); any other
-query answers from `default`. So the tests see exactly which revision the job asked about.
+(`healthy`/`traffic`: one series when true, none when false; `requests`: the number), from
+`revisions[name]` or else `default`; any other query answers nothing (a wrong query fails the gate). So the tests see exactly which revision the job asked about.
 Other paths are the model endpoints behind the tag URLs: GET (the smoke test) answers 200 unless
 `smoke` is `fail`; POST (the no-traffic probe) is counted, and after one, a revision with
 `traffic_after_probe` has traffic. Every request is logged to prom-requests.jsonl.
 """
 import json
 import os
+import re
 import sys
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -33,16 +34,18 @@ def probes():
 
 
 def answer(query, cfg):
-    gate = cfg.get("gate", {})
+    """(kind, the revision asked about or None, its behaviour) for a query of the gate."""
     placeholder = cfg.get("placeholder", "__REVISION__")
-    for name, rev in cfg.get("revisions", {}).items():
-        for kind, template in gate.items():
-            if template and query == template.replace(placeholder, name):
-                return kind, rev
-    for kind, template in gate.items():
-        if template and query == template:
-            return kind, cfg.get("default", {})
-    return "unknown", cfg.get("default", {})
+    for kind, template in cfg.get("gate", {}).items():
+        if not template:
+            continue
+        pattern = "".join(re.escape(part) if i % 2 == 0 else "([a-z0-9-]+)"
+                          for i, part in enumerate(re.split(f"({re.escape(placeholder)})", template)))
+        match = re.fullmatch(pattern, query)
+        if match:
+            revision = match.group(1) if match.groups() else None
+            return kind, revision, cfg.get("revisions", {}).get(revision, cfg.get("default", {}))
+    return "unknown", None, {}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -65,8 +68,8 @@ class Handler(BaseHTTPRequestHandler):
             self._log(kind="smoke")
             return self._send(503 if cfg.get("smoke") == "fail" else 200)
         query = urllib.parse.parse_qs(url.query).get("query", [""])[0]
-        kind, rev = answer(query, cfg)
-        self._log(kind=kind, query=query)
+        kind, revision, rev = answer(query, cfg)
+        self._log(kind=kind, revision=revision, query=query)
         if kind == "requests":
             result = [{"metric": {}, "value": [0, str(rev.get("requests", 0))]}]
         else:
@@ -78,8 +81,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers.get("Content-Length", 0))
         self.rfile.read(length)
+        count = probes() + 1
         with open(os.path.join(STATE, "probes.count"), "w") as fh:
-            fh.write(str(probes() + 1))
+            fh.write(str(count))
         self._log(kind="probe")
         self._send(200)
 

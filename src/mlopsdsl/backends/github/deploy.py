@@ -20,14 +20,13 @@ $RUNNER_TEMP (umask 077) and removed on exit; it is never echoed.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Callable
 
-from mlopsdsl.backends import events, promql
+from mlopsdsl.backends import events, gate as gates, promql
 from mlopsdsl.backends.github import jobs
 from mlopsdsl.backends.github.pins import KUBECTL_VERSION, uses
 from mlopsdsl.backends.github.shell import Context, Env, Script, Secret, run_step, spec_text
@@ -41,19 +40,23 @@ KUBECONFIG = "KUBECONFIG"  # environment secret: a kubeconfig for the environmen
 PROMETHEUS_TOKEN = "PROMETHEUS_TOKEN"  # optional secret: bearer token for the Prometheus API
 READY_TIMEOUT = 600  # seconds a revision may take to become ready (each wait of the rollout)
 POLL = 5  # seconds between two reads of the InferenceService while waiting
-REVISION = "__REVISION__"  # the gate queries' placeholder for the new revision's name
 _HEALTH = {"v1": "/v1/models/{name}", "v2": "/v2/health/ready"}
 ROLLOUT = resources.files("mlopsdsl.backends.github").joinpath("rollout.sh").read_text(encoding="utf-8")
 
 
+_DURATION = re.compile(r"([0-9]+)(ms|s|m|h|d)")
+_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
 @dataclass(frozen=True)
 class Gate:
-    """What the deploy job asks Prometheus after each step (see `rollout_gate`)."""
+    """What the deploy job asks Prometheus after each step, as the script reads it."""
 
     healthy: str  # a series iff the analysis holds for the new revision ("" without an analysis)
-    traffic: str = ""  # a series iff the new revision served enough requests to judge ("": not checked)
+    traffic: str = ""  # a series iff the new revision served enough requests to judge
     requests: str = ""  # the new revision's request count, for the log
     window: float = 0.0  # seconds the queries look back: the least wait after a step
+    per_revision: bool = False  # the queries name the new revision (gates.REVISION stands for it)
     no_traffic: str = "rollback"  # too few requests: rollback | promote | probe
     probe_path: str = ""
     probe_body: str = ""
@@ -61,20 +64,21 @@ class Gate:
 
 
 def rollout_gate(project: Project, environment: Environment, report: Report) -> Gate:
-    """THE one place the deploy job's queries come from.
-
-    Until the monitoring side's per-revision gate builder is on main, this is the analysis over
-    the whole service in the environment's namespace, with no traffic check."""
+    """THE one place the deploy job's queries come from: the monitoring side's gate
+    (`mlopsdsl.backends.gate`), the same SLIs as the alerts, narrowed to the new revision."""
     rollout = project.serving.rollout if project.serving else None
     if rollout is None or rollout.analysis is None:
-        return Gate(healthy="")
-    # Inline raw queries: the deploy may run before the monitoring rules are installed.
-    ctx = dataclasses.replace(promql.context_for(project, recorded=False), namespace=environment.namespace)
+        return Gate(healthy="")  # no analysis: readiness decides, and traffic does not matter
     try:
-        return Gate(healthy=promql.compile_expr(rollout.analysis, ctx), window=rollout.interval or 0.0)
+        gate = gates.rollout_gate(project, environment)
     except promql.Unsupported as exc:
         report(f"the rollout analysis {exc.feature}", exc.hint or "")
         return Gate(healthy="")
+    policy = gate.no_traffic
+    window = sum(int(n) * _SECONDS[unit] for n, unit in _DURATION.findall(gate.window))
+    return Gate(healthy=gate.healthy, traffic=gate.traffic, requests=gate.requests, window=window,
+                per_revision=gate.per_revision, no_traffic=policy.action, probe_path=gate.probe_path,
+                probe_body=policy.probe_body or "", probe_requests=policy.probe_requests or policy.min_requests)
 
 
 def percents(project: Project, report: Report) -> list[int]:
@@ -113,6 +117,8 @@ def deploy_step(project: Project, environment: Environment, gate: Gate, report: 
     env.bind("READY_TIMEOUT", READY_TIMEOUT)
     env.bind("POLL", POLL)
     env.bind("HEALTH_PATH", _HEALTH.get(serving.protocol, "").format(name=serving.name))
+    env.bind("GATE_PER_REVISION", gate.per_revision)
+    env.bind("REVISION_PLACEHOLDER", gates.REVISION)
     env.bind("GATE_HEALTHY", gate.healthy)
     env.bind("GATE_TRAFFIC", gate.traffic)
     env.bind("GATE_REQUESTS", gate.requests)

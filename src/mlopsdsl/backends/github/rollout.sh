@@ -112,13 +112,13 @@ gate() {
   fi
   local revision healthy traffic requests answer rc=0
   revision=$(isvc | jq -r '.status.components.predictor.latestCreatedRevision // ""')
-  if ! [[ "$revision" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]]; then
+  if [ "$GATE_PER_REVISION" = true ] && ! [[ "$revision" =~ ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$ ]]; then
     echo "::error::the new revision's name is not a DNS label: $revision"
     return 1
   fi
-  healthy=${GATE_HEALTHY//__REVISION__/$revision}
-  traffic=${GATE_TRAFFIC//__REVISION__/$revision}
-  requests=${GATE_REQUESTS//__REVISION__/$revision}
+  healthy=${GATE_HEALTHY//"$REVISION_PLACEHOLDER"/$revision}
+  traffic=${GATE_TRAFFIC//"$REVISION_PLACEHOLDER"/$revision}
+  requests=${GATE_REQUESTS//"$REVISION_PLACEHOLDER"/$revision}
   if [ -n "$requests" ] && answer=$(query "$requests"); then
     echo "revision $revision served $(jq -r '.data.result[0].value[1] // "0"' <<< "$answer") requests in the window"
   fi
