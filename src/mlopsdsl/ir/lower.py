@@ -140,7 +140,9 @@ class _Lowering:
         return m.Pipeline(name=self.section("metadata")["name"],
                           description=self.section("pipeline").get("description") or
                           self.section("metadata").get("description", ""),
-                          steps=steps, on_exit=self.step(symbols.exit_step) if symbols.exit_step else None)
+                          steps=steps, on_exit=self.step(symbols.exit_step) if symbols.exit_step else None,
+                          schedule=cron_fields(schedule) if (schedule := self.section("pipeline").get("schedule"))
+                          else None)
 
     def step(self, step: StepDecl) -> m.Step:
         from mlopsdsl.ir.lower_steps import lower_step

@@ -192,6 +192,7 @@ class Pipeline(_IR):
     description: str = ""
     steps: tuple[Step, ...]  # topological order; ties broken by spec order
     on_exit: Optional[Step] = None
+    schedule: Optional[str] = None  # 5-field cron (UTC): a KFP recurring run
 
     def step(self, name: str) -> Step:
         for step in self.steps:

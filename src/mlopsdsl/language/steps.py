@@ -175,6 +175,9 @@ PIPELINE = Section("Pipeline", name="pipeline", fields={
                    docs_type="map step name -> step"),
     "on_exit": Field(EXIT_STEP, "A step that runs whatever happened (notify, clean up); no `when`, `for_each` or "
                                 "`after`.", "Pipeline.on_exit", docs_type="step"),
+    "schedule": Field(ref("cron"), "Run the pipeline on a schedule (cron, UTC): the kubeflow target writes a KFP "
+                                   "recurring run (`kubeflow/recurring-run.yaml`). Every parameter then needs a "
+                                   "default (MLD670).", "Pipeline.schedule"),
 })
 
 COMPONENT_INPUT = Section("Component input", schema={"x-noun": "a mapping {type, default, optional}"}, fields={

@@ -19,7 +19,7 @@ from mlopsdsl.backends.base import codes
 from mlopsdsl.ir import Project, Step
 from mlopsdsl.ir import EnvVar, Tracking
 
-from . import data, jobs, launched, size, topology, tuning, types
+from . import data, jobs, launched, schedule, size, topology, tuning, types
 from .components import StepError, StepParts, build_step
 from .conditions import ConditionError
 from .dag import Channel, Dag, Key
@@ -160,6 +160,9 @@ class KubeflowBackend(Backend):
             self.warn(codes.TARGET_LIMIT, estimate.message(), pipeline.steps[0].span if pipeline.steps else None,
                       "split the pipeline, or fan out with fewer, larger items")
         artifacts = [Artifact(OUTPUT_PATH, "yaml", tuple(documents), header=_header(self.header(project), project))]
+        if pipeline.schedule is not None:
+            artifacts.append(Artifact(schedule.OUTPUT_PATH, "yaml", (_sorted(schedule.recurring_run(project, documents)),),
+                                      header=schedule.header(self.header(project), pipeline.schedule)))
         if self._launched:
             artifacts.append(Artifact(RBAC_PATH, "yaml", tuple(map(_sorted, launched.rbac(project, set(self._launched)))),
                                       header=self.header(project) + "\nApply in the namespace pipelines run in: "
