@@ -14,7 +14,8 @@ import pytest
 from mlopsdsl import driver
 from mlopsdsl.backends.kubeflow import KubeflowBackend
 from mlopsdsl.backends.kubeflow.conditions import ConditionError, to_cel
-from mlopsdsl.backends.kubeflow.types import cpu_float, memory_float
+from mlopsdsl.backends.kubeflow.components import _gigabytes
+from mlopsdsl.ir import Resources
 from mlopsdsl.ir.expr import Compare, ItemRef, Lit, Logic, Not, ParamRef, StepOutputRef, Template
 from mlopsdsl.ir.models import EnvVar, ForEach, Input, Output, Param, Pipeline
 from mlopsdsl.serialize import to_bytes
@@ -209,5 +210,8 @@ def test_cel_follows_kfps_casts() -> None:
 
 
 def test_quantities_as_kfp_converts_them() -> None:
-    assert cpu_float("500m") == 0.5 and cpu_float("4") == 4.0
-    assert memory_float("1Gi") == 1.073741824 and memory_float("4G") == 4.0 and memory_float("512Mi") == 0.536870912
+    # The IR parses them once (the language's parsers); kfp's deprecated numbers are cores and decimal GB.
+    res = Resources(cpu="500m", cpu_limit="4", memory="1Gi", memory_limit="4G")
+    assert (res.cpu_cores, res.cpu_limit_cores) == (0.5, 4.0)
+    assert _gigabytes(res.memory_bytes) == 1.073741824 and _gigabytes(res.memory_limit_bytes) == 4.0
+    assert _gigabytes(Resources(memory="512Mi").memory_bytes) == 0.536870912 and Resources().cpu_cores is None

@@ -8,20 +8,21 @@ at the spec text and never has to guess.
 Defaults are the language table's (`mlopsdsl.language.default`), so an IR built by
 hand means what the same spec would. Conventions: durations are seconds (float); percentages in rollout steps and
 variant weights are percent numbers (10.0 means 10%); K8s quantities are
-canonical strings as the user wrote them (``500m``, ``8Gi``); mappings are
+canonical strings as the user wrote them (``500m``, ``8Gi``), and `Resources` gives their numbers; mappings are
 plain dicts and backends sort keys when they serialise. `span` fields point
 back into the spec so a backend can report `unsupported(feature, span)`.
 """
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlopsdsl.ir.expr import Expr, Text
 from mlopsdsl.ir.training import Distributed, Tune, Volume
-from mlopsdsl.expr.units import parse_duration
+from mlopsdsl.expr.units import parse_cpu, parse_duration, parse_memory
 from mlopsdsl.language import default
 from mlopsdsl.language.steps import ARTIFACT_TYPES as _ARTIFACT_TYPES, VALUE_TYPES
 from mlopsdsl.source import Span
@@ -116,6 +117,34 @@ class Resources(_IR):
     memory_limit: Optional[str] = None
     gpu: int = 0
     gpu_type: Optional[str] = None  # e.g. nvidia-tesla-t4 (accelerator type / node label value)
+
+    # The quantities as numbers, parsed once by the language's own parsers (`expr.units`): a
+    # backend that needs cores or bytes reads these and never parses the text again.
+    @cached_property
+    def cpu_cores(self) -> Optional[float]:
+        return _cores(self.cpu)
+
+    @cached_property
+    def cpu_limit_cores(self) -> Optional[float]:
+        return _cores(self.cpu_limit)
+
+    @cached_property
+    def memory_bytes(self) -> Optional[int]:
+        return _bytes(self.memory)
+
+    @cached_property
+    def memory_limit_bytes(self) -> Optional[int]:
+        return _bytes(self.memory_limit)
+
+
+def _cores(quantity: Optional[str]) -> Optional[float]:
+    parsed = parse_cpu(quantity) if quantity else None
+    return parsed.cores if parsed else None
+
+
+def _bytes(quantity: Optional[str]) -> Optional[int]:
+    parsed = parse_memory(quantity) if quantity else None
+    return parsed.bytes if parsed else None
 
 
 class Retry(_IR):

@@ -14,9 +14,9 @@ says what it needs (`requirements`, `memory`) and the scheduler picks a Server.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Optional, Protocol
 
+from mlopsdsl.backends import k8s
 from mlopsdsl.ir import Project, Resources, Serving, Span, Variant, render
 
 API_VERSION = "mlops.seldon.io/v1alpha1"
@@ -40,10 +40,6 @@ REQUIREMENTS: dict[str, tuple[str, ...]] = {
 # deploy workflow can read either target's manifests.
 ROLLOUT_PREFIX = "mlopsdsl.io/rollout-"
 
-# K8s label values: at most 63 of [A-Za-z0-9._-], alphanumeric at both ends.
-_LABEL_VALUE = re.compile(r"[^A-Za-z0-9._-]")
-
-
 class Reporter(Protocol):
     """What the builders need from the backend: the two ways to report."""
 
@@ -52,33 +48,12 @@ class Reporter(Protocol):
     def approximated(self, message: str, span: Optional[Span], hint: Optional[str] = None) -> None: ...
 
 
-def _whole(percent: float) -> bool:
-    # Seldon's weights are int32; tolerate float noise (29% read as 28.999999999999996).
-    return abs(percent - round(percent)) < 1e-6
-
-
-def variant_name(serving: Serving, variant: Variant) -> str:
-    return f"{serving.name}-{variant.name}"
-
-
 def experiment_name(serving: Serving) -> str:
     return f"{serving.name}-experiment"
 
 
 def metadata(project: Project, serving: Serving, name: str, component: str) -> dict[str, Any]:
-    labels = {
-        "app.kubernetes.io/name": name,
-        "app.kubernetes.io/component": component,
-        "app.kubernetes.io/part-of": project.name,
-        "app.kubernetes.io/version": _LABEL_VALUE.sub("-", project.version)[:63].strip("._-"),
-        "app.kubernetes.io/managed-by": "mlopsdsl",
-    }
-    # The user's labels never override the ones tools select on.
-    labels = {**project.labels, **labels}
-    meta: dict[str, Any] = {"name": name, "namespace": serving.namespace, "labels": dict(sorted(labels.items()))}
-    if project.annotations:
-        meta["annotations"] = dict(sorted(project.annotations.items()))
-    return meta
+    return k8s.metadata(project, name, serving.namespace, component, annotations=project.annotations)
 
 
 def _placement(spec: dict[str, Any], serving: Serving, framework: str, report: Reporter) -> None:
@@ -115,7 +90,7 @@ def _server_side(res: Resources, name: str, report: Reporter, span: Optional[Spa
 
 def model(project: Project, serving: Serving, report: Reporter, variant: Optional[Variant] = None) -> dict[str, Any]:
     """The served model's Model, or with `variant` an A/B candidate's (same replicas, own artifact)."""
-    name = variant_name(serving, variant) if variant else serving.name
+    name = k8s.variant_name(serving, variant) if variant else serving.name
     storage_uri = variant.storage_uri if variant else serving.storage_uri
     spec: dict[str, Any] = {"storageUri": storage_uri}
     if not storage_uri:
@@ -170,12 +145,12 @@ def _rollout(serving: Serving, report: Reporter) -> dict[str, str]:
 
 def split(serving: Serving, report: Reporter) -> list[tuple[str, int]]:
     """(Model name, weight) for the primary then each variant, in spec order; sums to 100."""
-    weights = [(serving.name, serving.primary_weight)]
-    weights += [(variant_name(serving, v), v.weight) for v in serving.variants]
-    if any(not _whole(w) or w <= 0 for _, w in weights):
+    # Seldon's weights are int32.
+    weights, whole = k8s.traffic_split(serving)
+    if not whole:
         report.unsupported("a variant weight that is not a whole percent above 0%", serving.span,
                            "Experiment candidate weights are integers; the primary gets 100% minus the variants")
-    return [(name, round(weight)) for name, weight in weights]
+    return weights
 
 
 def experiment(project: Project, serving: Serving, report: Reporter) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Callable
 
-from mlopsdsl.backends import events, gate as gates, promql
+from mlopsdsl.backends import events, gate as gates, k8s, promql
 from mlopsdsl.backends.github import jobs
 from mlopsdsl.backends.github.pins import KUBECTL_VERSION, uses
 from mlopsdsl.backends.github.shell import Context, Env, Script, Secret, run_step, spec_text
@@ -87,7 +87,7 @@ def percents(project: Project, report: Report) -> list[int]:
         return [100]
     out = []
     for pct in rollout.steps or (100.0,):
-        if float(pct) != int(pct):
+        if k8s.whole_percent(pct) is None:
             report(f"a canary step of {pct:g}%", "KServe's canaryTrafficPercent is a whole number")
         out.append(int(round(pct)))
     return out

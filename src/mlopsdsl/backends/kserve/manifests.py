@@ -10,9 +10,9 @@ raw InferenceService written `RawDeployment` with `scaleMetric: cpu` is refused)
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable, Optional
 
+from mlopsdsl.backends import k8s
 from mlopsdsl.backends.kserve import support
 from mlopsdsl.ir import EnvVar, Project, Resources, Serving, Span, Transformer, Variant, render
 
@@ -26,12 +26,6 @@ TAG_ROUTING = "serving.kserve.io/enable-tag-routing"
 # Where the rollout plan is recorded for the deploy workflow and for people reading the manifest.
 ROLLOUT_PREFIX = "mlopsdsl.io/rollout-"
 
-# GPU vendor prefix of `gpu_type` -> extended resource (NVIDIA when no type is named), and the
-# node label `gpu_type` selects on: GKE's, whose accelerator names (nvidia-tesla-t4) the
-# language uses. The Kubeflow backend makes the same choice, so a model trains and serves alike.
-GPU_RESOURCE = {"amd": "amd.com/gpu", "nvidia": "nvidia.com/gpu", "intel": "gpu.intel.com/i915"}
-GPU_NODE_LABEL = "cloud.google.com/gke-accelerator"
-
 # KServe's own container name for custom containers (the transformer): it injects the
 # predictor host and model name as arguments into the container with this name.
 CONTAINER_NAME = "kserve-container"
@@ -44,47 +38,10 @@ NODE_SELECTOR_FEATURE = "kubernetes.podspec-nodeselector"
 Unsupported = Callable[[str, Optional[Span], Optional[str]], None]
 
 
-def _whole(percent: float) -> bool:
-    # KServe's percent fields are integers; tolerate float noise (29% read as 28.999999999999996).
-    return abs(percent - round(percent)) < 1e-6
-
-
-def label_value(text: str) -> str:
-    """A K8s label value: 63 chars of [A-Za-z0-9._-], alphanumeric at both ends (`1.0.0+b1` -> `1.0.0-b1`)."""
-    return re.sub(r"[^A-Za-z0-9._-]", "-", text)[:63].strip("._-")
-
-
 def metadata(project: Project, serving: Serving, name: str, component: str,
              version: Optional[str] = "") -> dict[str, Any]:
-    """Labels and namespace. `version` is the served model's version ("": the project's; None: none known,
-    as for an A/B variant that declares none: it must never carry the primary's)."""
-    labels = {
-        "app.kubernetes.io/name": name,
-        "app.kubernetes.io/component": component,
-        "app.kubernetes.io/part-of": project.name,
-        "app.kubernetes.io/managed-by": "mlopsdsl",
-    }
-    if version is not None:
-        labels["app.kubernetes.io/version"] = label_value(version or project.version)
-    # The user's labels never override the ones tools select on.
-    labels = {**project.labels, **labels}
-    return {"name": name, "namespace": serving.namespace, "labels": dict(sorted(labels.items()))}
-
-
-def resources(res: Resources) -> dict[str, Any]:
-    requests = {k: v for k, v in (("cpu", res.cpu), ("memory", res.memory)) if v}
-    limits = {k: v for k, v in (("cpu", res.cpu_limit), ("memory", res.memory_limit)) if v}
-    if res.gpu:
-        # Extended resources are requested through limits; the request defaults to the limit.
-        limits[gpu_resource(res.gpu_type)] = str(res.gpu)
-    return {k: v for k, v in (("requests", requests), ("limits", limits)) if v}
-
-
-def gpu_resource(gpu_type: Optional[str]) -> str:
-    for prefix, resource in GPU_RESOURCE.items():
-        if gpu_type and gpu_type.lower().startswith(prefix):
-            return resource
-    return GPU_RESOURCE["nvidia"]
+    """Labels and namespace (`k8s.labels` says what `version` means)."""
+    return k8s.metadata(project, name, serving.namespace, component, version)
 
 
 def env(variables: tuple[EnvVar, ...], unsupported: Unsupported, span: Optional[Span]) -> list[dict[str, Any]]:
@@ -149,7 +106,7 @@ def _rollout(serving: Serving, annotations: dict[str, str], unsupported: Unsuppo
         annotations[ROLLOUT_PREFIX + "analysis"] = render(rollout.analysis)
     if rollout.strategy == "blue_green":
         return 0
-    if not all(_whole(step) for step in rollout.steps):
+    if any(k8s.whole_percent(step) is None for step in rollout.steps):
         unsupported("a canary step that is not a whole percent", rollout.span,
                     "canaryTrafficPercent is an integer")
     annotations[ROLLOUT_PREFIX + "steps"] = ",".join(f"{round(step)}" for step in rollout.steps)
@@ -171,7 +128,7 @@ def transformer(spec: Transformer, protocol: str, unsupported: Unsupported, span
         variables.append({"name": PROTOCOL_ENV, "value": protocol})
     if variables:
         container["env"] = variables
-    res = resources(spec.resources)
+    res = k8s.container_resources(spec.resources)
     if res:
         container["resources"] = res
     return {"containers": [container]}
@@ -180,7 +137,7 @@ def transformer(spec: Transformer, protocol: str, unsupported: Unsupported, span
 def inference_service(project: Project, serving: Serving, unsupported: Unsupported,
                       variant: Optional[Variant] = None) -> dict[str, Any]:
     """The primary model's InferenceService, or with `variant` the A/B variant's (no rollout of its own)."""
-    name = f"{serving.name}-{variant.name}" if variant else serving.name
+    name = k8s.variant_name(serving, variant) if variant else serving.name
     annotations = {**project.annotations, MODE_ANNOTATION: DEPLOYMENT_MODE[serving.deployment_mode]}
     predictor: dict[str, Any] = {"minReplicas": serving.min_replicas, "maxReplicas": serving.max_replicas}
     _autoscaling(serving, annotations, predictor)
@@ -207,16 +164,16 @@ def inference_service(project: Project, serving: Serving, unsupported: Unsupport
                                "protocol": "TCP"}]
     model["storageUri"] = variant.storage_uri if variant else serving.storage_uri
     own = variant.resources if variant and variant.resources != Resources() else serving.resources
-    res = resources(own)
+    res = k8s.container_resources(own)
     if res:
         model["resources"] = res
     predictor["model"] = model
-    if own.gpu and own.gpu_type:
+    if k8s.gpu_node_selector(own):
         if serving.deployment_mode == "serverless" and NODE_SELECTOR_FEATURE not in serving.knative_features:
             unsupported("a GPU type (a nodeSelector) on a serverless predictor", serving.span,
                         f"Knative refuses nodeSelector unless `{NODE_SELECTOR_FEATURE}` is enabled: declare it in "
                         "`serving.knative_features`")
-        predictor["nodeSelector"] = {GPU_NODE_LABEL: own.gpu_type}
+        predictor["nodeSelector"] = k8s.gpu_node_selector(own)
     logger = request_logger(project) if variant is None else None
     if logger:
         predictor["logger"] = logger
@@ -261,13 +218,12 @@ def graph_name(serving: Serving) -> str:
 
 def split(serving: Serving, unsupported: Unsupported) -> list[tuple[str, int]]:
     """(InferenceService name, weight) for the primary then each variant, in spec order; sums to 100."""
-    weights = [(serving.name, serving.primary_weight)]
-    weights += [(f"{serving.name}-{v.name}", v.weight) for v in serving.variants]
     # Splitter weights are integers that must add up to exactly 100 (KServe's router refuses others).
-    if any(not _whole(w) or w <= 0 for _, w in weights):
+    weights, whole = k8s.traffic_split(serving)
+    if not whole:
         unsupported("a variant weight that is not a whole percent above 0%", serving.span,
                     "InferenceGraph Splitter weights are integers; the primary gets 100% minus the variants")
-    return [(name, round(weight)) for name, weight in weights]
+    return weights
 
 
 def inference_graph(project: Project, serving: Serving, unsupported: Unsupported) -> dict[str, Any]:

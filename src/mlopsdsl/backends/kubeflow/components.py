@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from mlopsdsl.backends import k8s
 from mlopsdsl.ir import Step
 from mlopsdsl.ir import Expr, ItemRef, Lit, ParamRef, PathRef, StepOutputRef, Template, render
 from mlopsdsl.ir import ARTIFACT_TYPES, EnvVar
@@ -223,21 +224,24 @@ def _resources(step: Step) -> dict[str, Any]:
     res = step.resources
     out: dict[str, Any] = {}
     if res.gpu:
-        gpu = types.gpu_resource(res.gpu_type)
+        gpu = k8s.gpu_resource(res.gpu_type)
         out["accelerator"] = {"count": str(res.gpu), "resourceCount": str(res.gpu),
                               "resourceType": gpu, "type": gpu}
     # kfp writes the deprecated numbers (cores, decimal GB) beside the quantity strings;
     # older KFP backends read only the numbers.
-    for quantity, key, convert in ((res.cpu_limit, "CpuLimit", types.cpu_float),
-                                   (res.cpu, "CpuRequest", types.cpu_float),
-                                   (res.memory_limit, "MemoryLimit", types.memory_float),
-                                   (res.memory, "MemoryRequest", types.memory_float)):
+    for quantity, key, number in ((res.cpu_limit, "CpuLimit", res.cpu_limit_cores),
+                                  (res.cpu, "CpuRequest", res.cpu_cores),
+                                  (res.memory_limit, "MemoryLimit", _gigabytes(res.memory_limit_bytes)),
+                                  (res.memory, "MemoryRequest", _gigabytes(res.memory_bytes))):
         if quantity:
-            number = convert(quantity)
             if number is not None:
                 out[key[0].lower() + key[1:]] = number
             out[f"resource{key}"] = quantity
     return dict(sorted(out.items()))
+
+
+def _gigabytes(size: int | None) -> float | None:
+    return None if size is None else size / 1e9
 
 
 def is_artifact_type(type_name: str) -> bool:

@@ -16,9 +16,9 @@ import re
 import shlex
 from typing import Any
 
+from mlopsdsl.backends import k8s
 from mlopsdsl.ir import Step
 
-from .types import gpu_resource
 
 TRAINER = "trainer.kubeflow.org/v1alpha1"
 RAY = "ray.io/v1"
@@ -45,15 +45,6 @@ def runtime_name(project: str, step: Step) -> str:
     return BUILTIN_RUNTIME[step.distributed.framework]
 
 
-def worker_resources(step: Step) -> dict[str, Any]:
-    res = step.resources
-    requests = {k: v for k, v in (("cpu", res.cpu), ("memory", res.memory)) if v}
-    limits = {k: v for k, v in (("cpu", res.cpu_limit), ("memory", res.memory_limit)) if v}
-    if res.gpu:
-        limits[gpu_resource(res.gpu_type)] = str(res.gpu)  # extended resources: limits (requests follow)
-    return {k: v for k, v in (("limits", limits), ("requests", requests)) if v}
-
-
 def trainjob(project: str, step: Step, command: list[str], env: list[dict[str, Any]],
              pod: dict[str, Any], mounts: list[dict[str, Any]]) -> dict[str, Any]:
     """`pod` holds pod-level fields (nodeSelector, tolerations, volumes) for the trainer's pods."""
@@ -64,7 +55,7 @@ def trainjob(project: str, step: Step, command: list[str], env: list[dict[str, A
         trainer["numProcPerNode"] = dist.procs_per_worker
     if env:
         trainer["env"] = env
-    resources = worker_resources(step)
+    resources = k8s.container_resources(step.resources)
     if resources:
         trainer["resourcesPerNode"] = resources
     spec: dict[str, Any] = {"runtimeRef": {"apiGroup": "trainer.kubeflow.org", "kind": "ClusterTrainingRuntime",
@@ -84,7 +75,7 @@ def trainjob(project: str, step: Step, command: list[str], env: list[dict[str, A
                                for job in jobs]}}}}]
     return {"apiVersion": TRAINER, "kind": "TrainJob",
             "metadata": {"generateName": generate_name(project, step.id, "TrainJob"),
-                         "labels": {"app.kubernetes.io/managed-by": "mlopsdsl", "mlopsdsl/step": step.id}},
+                         "labels": {**k8s.MANAGED_BY, "mlopsdsl/step": step.id}},
             "spec": spec}
 
 
@@ -101,7 +92,7 @@ def horovod_runtime(project: str, step: Step, labels: dict[str, str]) -> dict[st
     return {
         "apiVersion": TRAINER, "kind": "ClusterTrainingRuntime",
         "metadata": {"name": runtime_name(project, step), "labels": {
-            **labels, "app.kubernetes.io/managed-by": "mlopsdsl", "trainer.kubeflow.org/framework": "horovod"}},
+            **labels, **k8s.MANAGED_BY, "trainer.kubeflow.org/framework": "horovod"}},
         "spec": {
             "mlPolicy": {"numNodes": 1, "mpi": {"mpiImplementation": "OpenMPI",
                                                 "numProcPerNode": dist.procs_per_worker or 1,
@@ -139,7 +130,7 @@ def rayjob(project: str, step: Step, command: list[str], env: list[dict[str, Any
            pod: dict[str, Any], mounts: list[dict[str, Any]]) -> dict[str, Any]:
     dist = step.distributed
     assert dist is not None
-    resources = worker_resources(step)
+    resources = k8s.container_resources(step.resources)
 
     def container(name: str) -> dict[str, Any]:
         out: dict[str, Any] = {"name": name, "image": step.image}
@@ -169,5 +160,5 @@ def rayjob(project: str, step: Step, command: list[str], env: list[dict[str, Any
         spec["activeDeadlineSeconds"] = int(step.timeout)
     return {"apiVersion": RAY, "kind": "RayJob",
             "metadata": {"generateName": generate_name(project, step.id, "RayJob"),
-                         "labels": {"app.kubernetes.io/managed-by": "mlopsdsl", "mlopsdsl/step": step.id}},
+                         "labels": {**k8s.MANAGED_BY, "mlopsdsl/step": step.id}},
             "spec": spec}

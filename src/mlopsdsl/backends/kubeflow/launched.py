@@ -19,10 +19,11 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from mlopsdsl.backends import k8s
 from mlopsdsl.ir import EnvVar, PathRef, Project, Step
 
 from . import jobs
-from .platform import gpu_toleration, node_labels, pod_volumes, secret_object
+from .platform import node_labels, pod_volumes, secret_object
 
 LAUNCHER_IMAGE = "python:3.12-slim"  # the launcher needs the standard library only
 POLL_SECONDS = 15
@@ -72,7 +73,7 @@ def worker_pod(step: Step) -> dict[str, Any]:
     if labels:
         pod["nodeSelector"] = labels
     tolerations = [{k: t[k] for k in sorted(t) if t[k] is not None} for t in step.tolerations]
-    tolerations += gpu_toleration(step, tolerations)
+    tolerations += k8s.gpu_toleration(step.resources, tolerations)
     if tolerations:
         pod["tolerations"] = tolerations
     volumes, _ = pod_volumes(step)
@@ -112,7 +113,7 @@ def rbac(project: Project, kinds: set[str]) -> list[dict[str, Any]]:
         rules.append({"apiGroups": ["kubeflow.org"], "resources": ["trials"], "verbs": ["list"]})
     name = f"{project.name}-launcher"
     meta = {"name": name, "namespace": project.namespace,
-            "labels": {**project.labels, "app.kubernetes.io/managed-by": "mlopsdsl"}}
+            "labels": {**project.labels, **k8s.MANAGED_BY}}
     return [
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta, "rules": rules},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta,

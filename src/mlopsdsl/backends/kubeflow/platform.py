@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlopsdsl.ir import Step
-from mlopsdsl.ir import EnvVar
+from mlopsdsl.backends import k8s
+from mlopsdsl.ir import EnvVar, Step
 
-from .types import GPU_NODE_LABEL, dns_name, gpu_resource
+from .types import dns_name
 
 _TOLERATION_FIELDS = ("key", "operator", "value", "effect")
 
@@ -92,11 +92,8 @@ def pod_volumes(step: Step) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
 
 
 def node_labels(step: Step) -> dict[str, str]:
-    labels: dict[str, str] = {}
-    if step.resources.gpu and step.resources.gpu_type:
-        labels[GPU_NODE_LABEL] = step.resources.gpu_type
-    labels.update(step.node_selector)  # the author's own selector wins over our GPU label
-    return dict(sorted(labels.items()))
+    # the author's own selector wins over the GPU type's label
+    return dict(sorted({**k8s.gpu_node_selector(step.resources), **step.node_selector}.items()))
 
 
 def _secrets_as_env(env: list[EnvVar]) -> list[dict[str, Any]]:
@@ -117,13 +114,4 @@ def _tolerations(step: Step) -> list[dict[str, Any]]:
         if toleration.get("tolerationSeconds") is not None:
             entry["tolerationSeconds"] = str(int(toleration["tolerationSeconds"]))
         result.append(dict(sorted(entry.items())))
-    return result + gpu_toleration(step, result)
-
-
-def gpu_toleration(step: Step, tolerations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """GPU node pools are tainted; a step that asks for a GPU type must tolerate the taint."""
-    if step.resources.gpu and step.resources.gpu_type:
-        key = gpu_resource(step.resources.gpu_type)
-        if not any(t.get("key") == key for t in tolerations):
-            return [{"effect": "NoSchedule", "key": key, "operator": "Exists"}]
-    return []
+    return result + k8s.gpu_toleration(step.resources, result)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mlopsdsl.backends import k8s
 from mlopsdsl.ir import Output, ParamRef, PathRef, Pipeline, Project, Step, StepOutputRef, Template
 from mlopsdsl.ir import SearchParam, Tune
 
@@ -181,7 +182,7 @@ def trial_spec(project: Project, search: Step, command: list[str], env: list[dic
         job["metadata"].pop("generateName")  # Katib names each trial's job
         return job, "node"
     container: dict[str, Any] = {"name": TRIAL_CONTAINER, "image": search.image, "command": wrapped, "env": env}
-    resources = jobs.worker_resources(search)
+    resources = k8s.container_resources(search.resources)
     if resources:
         container["resources"] = resources
     if search.volumes:
@@ -224,7 +225,7 @@ def experiment(project: Project, search: Step, trial: dict[str, Any], primary: s
             {"name": "start_step", "value": str(tune.early_stopping.start_step)}]}
     return {"apiVersion": EXPERIMENT, "kind": "Experiment",
             "metadata": {"generateName": base,
-                         "labels": {"app.kubernetes.io/managed-by": "mlopsdsl", "mlopsdsl/step": search.id}},
+                         "labels": {**k8s.MANAGED_BY, "mlopsdsl/step": search.id}},
             "spec": spec}
 
 

@@ -9,7 +9,6 @@ tests/backends/test_kubeflow_diff.py).
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from mlopsdsl.backends.base import MLOPSDSL_VERSION as __version__
@@ -38,14 +37,6 @@ PARAMETER_TYPE = {
     "cpu": "NUMBER_DOUBLE",
     "memory": "NUMBER_DOUBLE",
 }
-
-# GPU vendor -> the Kubernetes extended resource KFP requests (accelerator.resourceType).
-# Chosen from the `gpu_type` prefix; NVIDIA when no type is given, as on most clusters.
-GPU_RESOURCE = {"amd": "amd.com/gpu", "nvidia": "nvidia.com/gpu", "intel": "gpu.intel.com/i915"}
-DEFAULT_GPU_RESOURCE = "nvidia.com/gpu"
-# The node label that `gpu_type` selects on. GKE's label; names like nvidia-tesla-t4 are GKE's
-# accelerator names. Other clusters relabel with `patches` or set `node_selector` themselves.
-GPU_NODE_LABEL = "cloud.google.com/gke-accelerator"
 
 # The image of the generated `dvc get` step for `data.X.dvc` sources (has git and dvc).
 DVC_IMAGE = "iterativeai/cml:0-dvc3-base1"
@@ -99,37 +90,6 @@ def constant(value: Any, type_name: str) -> Any:
 def duration(seconds: float) -> str:
     """Protobuf Duration text, as kfp writes it ("30s", "0s", "1.5s")."""
     return f"{int(seconds)}s" if float(seconds).is_integer() else f"{seconds}s"
-
-
-_CPU = re.compile(r"^([0-9]*\.)?[0-9]+m?$")
-_MEMORY = re.compile(r"^([0-9]*\.?[0-9]+)(E|Ei|P|Pi|T|Ti|G|Gi|M|Mi|K|Ki|k)?$")
-_MEMORY_FACTOR = {
-    None: 1, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
-    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
-}
-
-
-def cpu_float(quantity: str) -> float | None:
-    """The deprecated numeric field kfp still writes beside the string (cores)."""
-    if not _CPU.match(quantity):
-        return None
-    return float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
-
-
-def memory_float(quantity: str) -> float | None:
-    """The deprecated numeric field kfp still writes beside the string (decimal GB)."""
-    match = _MEMORY.match(quantity)
-    if not match:
-        return None
-    return float(match.group(1)) * _MEMORY_FACTOR[match.group(2)] / 1e9
-
-
-def gpu_resource(gpu_type: str | None) -> str:
-    if gpu_type:
-        for prefix, resource in GPU_RESOURCE.items():
-            if gpu_type.lower().startswith(prefix):
-                return resource
-    return DEFAULT_GPU_RESOURCE
 
 
 def dns_name(name: str) -> str:

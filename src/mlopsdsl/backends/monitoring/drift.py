@@ -46,9 +46,8 @@ from __future__ import annotations
 import json
 import re
 
-from mlopsdsl.backends import events, promql
+from mlopsdsl.backends import events, k8s, promql
 from mlopsdsl.backends.base import Backend, codes
-from mlopsdsl.backends.monitoring.rules import MANAGED_BY
 from mlopsdsl.ir import DataSource, Drift, Monitoring, Project, RequestLog
 
 CRONJOB_NAME_MAX = 52  # the CronJob controller appends an 11-character job suffix to a 63-limit name
@@ -118,7 +117,7 @@ def image(project: Project, drift: Drift) -> str:
 def documents(project: Project, mon: Monitoring, ctx: promql.PromContext, backend: Backend) -> list[dict]:
     drift = mon.drift
     name = job_name(project)
-    labels = {**MANAGED_BY, "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": project.name}
+    labels = k8s.labels(project, name, "drift-detection")
     configmap = {"apiVersion": "v1", "kind": "ConfigMap",
                  "metadata": {"name": name, "namespace": ctx.namespace, "labels": labels},
                  "data": config_data(project, mon, ctx, backend)}

@@ -18,7 +18,8 @@ import re
 
 from mlopsdsl.backends import promql
 from mlopsdsl.backends.monitoring import metrics
-from mlopsdsl.backends.monitoring.rules import MANAGED_BY, CompiledAlert
+from mlopsdsl.backends import k8s
+from mlopsdsl.backends.monitoring.rules import CompiledAlert
 from mlopsdsl.ir import Compare, Monitoring, Project, walk
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
@@ -149,7 +150,7 @@ def dashboard(project: Project, mon: Monitoring, ctx: promql.PromContext, alerts
 def configmap(project: Project, mon: Monitoring, ctx: promql.PromContext, board: dict) -> dict:
     """The same dashboard for kube-prometheus-stack's Grafana sidecar (label `grafana_dashboard`)."""
     meta: dict = {"name": f"{project.name}-dashboard", "namespace": ctx.namespace,
-                  "labels": {**MANAGED_BY, "grafana_dashboard": "1"}}
+                  "labels": {**k8s.MANAGED_BY, "grafana_dashboard": "1"}}
     if mon.dashboards.folder:
         meta["annotations"] = {"grafana_folder": mon.dashboards.folder}
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlopsdsl.backends import promql
+from mlopsdsl.backends import k8s, promql
 from mlopsdsl.ir import Alert, Project, render
 
-MANAGED_BY = {"app.kubernetes.io/managed-by": "mlopsdsl"}
 
 
 @dataclass(frozen=True)
@@ -83,14 +82,14 @@ def prometheus_rule(project: Project, namespace: str, labels: dict[str, str], gr
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
         "metadata": {"name": f"{project.name}-mlopsdsl", "namespace": namespace,
-                     "labels": {**MANAGED_BY, **labels}},
+                     "labels": {**k8s.MANAGED_BY, **labels}},
         "spec": {"groups": groups},
     }
 
 
 def served_services(project: Project, primary: str) -> list[str]:
     variants = project.serving.variants if project.serving else ()
-    return [primary] + [f"{primary}-{v.name}" for v in variants]
+    return [primary] + [k8s.variant_name(project.serving, v) for v in variants]
 
 
 def pod_monitor(project: Project, ctx: promql.PromContext, labels: dict[str, str]) -> dict | None:
@@ -112,7 +111,7 @@ def pod_monitor(project: Project, ctx: promql.PromContext, labels: dict[str, str
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PodMonitor",
         "metadata": {"name": f"{ctx.service}-metrics", "namespace": ctx.namespace,
-                     "labels": {**MANAGED_BY, **labels}},
+                     "labels": {**k8s.MANAGED_BY, **labels}},
         "spec": {
             # Every InferenceService of the split: the primary and each A/B variant (KServe labels
             # their pods with the InferenceService's name).
