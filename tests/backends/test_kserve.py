@@ -173,7 +173,7 @@ def test_semver_build_metadata_is_a_valid_label_value():
 
 def test_churn_predictor_transformer_and_service_account(tmp_path):
     files = compile_project(churn())
-    assert sorted(files) == ["kserve/churn-api-challenger.yaml", "kserve/churn-api-graph.yaml",
+    assert sorted(files) == ["kserve/SETUP.md", "kserve/churn-api-challenger.yaml", "kserve/churn-api-graph.yaml",
                              "kserve/churn-api-sa.yaml", "kserve/churn-api.yaml", "model-card.md"]
     (doc,) = documents(files, "kserve/churn-api.yaml")
     predictor = doc["spec"]["predictor"]

@@ -57,7 +57,8 @@ def judge(out: Path) -> str:
 def test_kfp_judges_the_hand_built_projects(name: str, tmp_path: Path) -> None:
     backend, artifacts = compile_project(PROJECTS[name]())
     assert backend.diagnostics == []
-    assert [a.path for a in artifacts] == ["kubeflow/pipeline.yaml"]
+    # one pipeline file (and the SETUP note when its steps read Secrets)
+    assert [a.path for a in artifacts if a.path != "kubeflow/SETUP.md"] == ["kubeflow/pipeline.yaml"]
     assert "PASS" in judge(write(artifacts, tmp_path))
 
 

@@ -21,7 +21,7 @@ from mlopsdsl.ir import Project, Span
 
 # `codes` (the diagnostic registry, for `warn`) and the compiler's version (for provenance
 # fields such as KFP's sdkVersion) are part of the plugin API too.
-__all__ = ["Artifact", "Backend", "Commented", "Diagnostic", "MLOPSDSL_VERSION", "codes"]
+__all__ = ["Artifact", "Backend", "Commented", "Diagnostic", "MLOPSDSL_VERSION", "codes", "setup_note"]
 
 Format = Literal["yaml", "json", "text"]
 
@@ -69,6 +69,12 @@ class Artifact:
             raise ValueError(f"artifact path must be relative and inside the output: {self.path!r}")
         if (self.format == "text") != (self.text is not None):
             raise ValueError("text artifacts carry `text`; yaml/json artifacts carry `documents`")
+
+
+def setup_note(path: str, title: str, intro: str, items: list[str], footer: str) -> Artifact:
+    """A target's SETUP.md: its `next_steps` as a Markdown checklist, beside the files they are about."""
+    lines = [f"# {title}", "", intro, ""] + [f"- [ ] {item}" for item in items] + ["", footer, ""]
+    return Artifact(path, format="text", text="\n".join(lines))
 
 
 @dataclass

@@ -72,7 +72,7 @@ class GitHubBackend(Backend):
             documents["retrain"] = retrain.build_retrain(project, report)
 
         artifacts = [self._workflow(project, name, doc) for name, doc in documents.items() if doc is not None]
-        artifacts.append(Artifact("github/SETUP.md", format="text", text=setup.render(project, self.checklist(project))))
+        artifacts.append(setup.note(project, self.checklist(project)))
         return artifacts
 
     def next_steps(self, project: Project) -> list[str]:

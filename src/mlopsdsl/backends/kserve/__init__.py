@@ -7,6 +7,7 @@ Output (relative to `--out`), all applied together with `kubectl apply -f OUT/ks
     kserve/<serving>-<variant>.yaml   one InferenceService per A/B variant
     kserve/<serving>-graph.yaml       the InferenceGraph splitting traffic (only with variants)
     kserve/<serving>-sa.yaml          ServiceAccount with the storage secret (only with storage_secret)
+    kserve/SETUP.md                   what the cluster must provide (also printed after compile)
     model-card.md                     the model card (text, rendered by a sandboxed Jinja2)
 
 What KServe refuses or cannot say is found by `check` (rules.py, over the support matrix in
@@ -17,7 +18,7 @@ docs/targets/kserve.md.
 from __future__ import annotations
 
 from mlopsdsl.backends.base import Artifact, Backend
-from mlopsdsl.backends.kserve import card, rules
+from mlopsdsl.backends.kserve import card, rules, setup
 from mlopsdsl.backends.kserve import manifests as m
 from mlopsdsl.ir import Project
 
@@ -49,7 +50,11 @@ class KServeBackend(Backend):
             if serving.variants:
                 artifacts.append(yaml(m.graph_name(serving),
                                       m.inference_graph(project, serving, self.unsupported)))
+            artifacts.append(setup.note(project, self.next_steps(project)))
         if project.model is not None:
             artifacts.append(Artifact("model-card.md", format="text", text=card.render_card(project)))
         # One artifact per path, in path order: the output never depends on build order.
         return sorted(artifacts, key=lambda a: a.path)
+
+    def next_steps(self, project: Project) -> list[str]:
+        return setup.checklist(project)

@@ -19,7 +19,7 @@ from mlopsdsl.backends.base import codes
 from mlopsdsl.ir import Project, Step
 from mlopsdsl.ir import EnvVar, Tracking
 
-from . import data, jobs, launched, schedule, size, topology, tuning, types
+from . import data, jobs, launched, schedule, setup, size, topology, tuning, types
 from .components import StepError, StepParts, build_step
 from .conditions import ConditionError
 from .dag import Channel, Dag, Key
@@ -172,9 +172,17 @@ class KubeflowBackend(Backend):
             artifacts.append(Artifact(RUNTIMES_PATH, "yaml", tuple(map(_sorted, runtimes)),
                                       header=self.header(project) + "\nCluster-scoped: a cluster admin applies "
                                       "these once (kubectl apply -f), before the pipeline runs."))
+        # The Secrets the pods will ask for, read off what was just built (next_steps prints them too).
+        self._secrets = setup.checklist(project, documents)
+        items = self.next_steps(project)
+        if items:
+            artifacts.append(setup.note(project, items))
         return artifacts
 
     def next_steps(self, project: Project) -> list[str]:
+        return self._cluster_needs(project) + list(getattr(self, "_secrets", ()))
+
+    def _cluster_needs(self, project: Project) -> list[str]:
         steps = project.pipeline.steps if project.pipeline else ()
         needs = []
         if any(s.distributed is not None and s.distributed.framework != "ray" for s in steps):

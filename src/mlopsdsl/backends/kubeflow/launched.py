@@ -27,6 +27,7 @@ from .platform import node_labels, pod_volumes, secret_object
 
 LAUNCHER_IMAGE = "python:3.12-slim"  # the launcher needs the standard library only
 POLL_SECONDS = 15
+MANIFEST_FLAG = "--manifest"  # the launcher argument that carries the job, as JSON
 
 
 @cache
@@ -92,7 +93,7 @@ def manifest(project: Project, step: Step, command: list[str], env: dict[str, st
 def container(job: dict[str, Any], results: dict[str, str] | None = None, trials: str | None = None) -> dict[str, Any]:
     """The KFP container that runs the launcher on `job`; `results` maps a name to an output file,
     `trials` is the file every trial of an Experiment goes to."""
-    command = ["python3", "-c", launcher_source(), "--manifest", json.dumps(job, sort_keys=True, separators=(",", ":")),
+    command = ["python3", "-c", launcher_source(), MANIFEST_FLAG, json.dumps(job, sort_keys=True, separators=(",", ":")),
                "--poll", str(POLL_SECONDS)]
     for name, path in sorted((results or {}).items()):
         command += ["--result", f"{name}={path}"]
