@@ -123,3 +123,23 @@ def registered_versions(project: Path, name: str) -> list[int]:
 def tracked_runs(project: Path) -> int:
     with sqlite3.connect(project / "mlflow.db") as connection:
         return connection.execute("SELECT count(*) FROM runs WHERE status = 'FINISHED'").fetchone()[0]
+
+
+def tracked_metrics(project: Path, run_name: str | None = None) -> dict[str, list[float]]:
+    """Each metric key logged by a finished MLflow run (named RUN_NAME, if given), its values
+    in logging order: what the MLflow UI would show for the runs the steps tracked."""
+    query = ("SELECT m.key, m.value FROM metrics m JOIN runs r ON r.run_uuid = m.run_uuid "
+             "WHERE r.status = 'FINISHED'" + (" AND r.name = ?" if run_name else "") + " ORDER BY m.timestamp")
+    found: dict[str, list[float]] = {}
+    with sqlite3.connect(project / "mlflow.db") as connection:
+        for key, value in connection.execute(query, (run_name,) if run_name else ()):
+            found.setdefault(key, []).append(value)
+    return found
+
+
+def registry_alias(project: Path, name: str, alias: str) -> int | None:
+    """The model version ALIAS (`models:/NAME@ALIAS`) points at in the example's MLflow registry."""
+    with sqlite3.connect(project / "mlflow.db") as connection:
+        row = connection.execute("SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?",
+                                 (name, alias)).fetchone()
+    return int(row[0]) if row else None

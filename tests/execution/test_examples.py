@@ -10,7 +10,8 @@ import re
 import pytest
 
 from conftest import EXAMPLES
-from .kit import compile_pipeline, kfp_local_run, project_copy, registered_versions, run_module, tracked_runs
+from .kit import (compile_pipeline, kfp_local_run, project_copy, registered_versions, registry_alias, run_module,
+                  tracked_metrics, tracked_runs)
 
 pytestmark = pytest.mark.slow
 
@@ -25,6 +26,7 @@ def test_minimal_trains_a_model_and_reuses_the_cache_on_a_second_run(tmp_path) -
     [metrics] = first.outputs("evaluate", "metrics")
     assert json.loads(metrics.read_text())["r2"] > 0.9
     assert registered_versions(project, "house-prices") == [1]
+    assert tracked_runs(project) == 1 and tracked_metrics(project)["train_r2"][0] > 0.9  # train's MLflow run
 
     second = kfp_local_run(pipeline, project, cache=True)
     assert second.returncode == 0, second.output[-3000:]
@@ -54,6 +56,9 @@ def test_churn_registers_a_model_that_passes_the_gate(churn) -> None:
     assert run.executed("backtest") == 4 and len(run.outputs("backtest", "report")) == 4
     versions = registered_versions(project, "churn-classifier")
     assert versions, run.output[-3000:]
+    assert registry_alias(project, "churn-classifier", "staging") == versions[-1]  # `stage: Staging`
+    tracked = tracked_metrics(project, "train")
+    assert tracked["cv_auc"][-1] > 0.6 and tracked["train_logloss"][-1] < 0.7  # train's MLflow run, real numbers
     # the registered version's files are published under their own immutable prefix
     assert (project / f"models/v{versions[-1]}/model.json").is_file()
     assert run.executed("on-exit") == 1 and "notify: pipeline churn finished" in run.output
@@ -135,3 +140,22 @@ def test_churn_tunes_with_optuna_and_refits_on_the_best_values(churn) -> None:
     [search_out] = run.outputs("train-search", "best_learning_rate")
     assert float(search_out.read_text()) == float(best[0])
     assert run.executed("train") == 1 and run.executed("train-search") == 1
+
+
+def test_churn_retraining_publishes_a_new_version_and_never_touches_the_served_one(churn) -> None:
+    """What serving loads (a published `models/v<N>/`) stays byte-identical when the pipeline
+    retrains and registers again: the new model goes to a prefix of its own."""
+    project, pipeline = churn
+    first = kfp_local_run(pipeline, project, "min_accuracy=0.8", root=project / "retrain")
+    assert first.returncode == 0, first.output[-4000:]
+    served = registered_versions(project, "churn-classifier")[-1]
+    live = {p.name: p.read_bytes() for p in (project / f"models/v{served}").iterdir()}
+    second = kfp_local_run(pipeline, project, "min_accuracy=0.8", root=project / "retrain")
+    assert second.returncode == 0, second.output[-4000:]
+    assert second.executed("train") == 1 and second.decisions == {"condition-register": True}
+    assert registered_versions(project, "churn-classifier")[-1] == served + 1
+    assert {p.name: p.read_bytes() for p in (project / f"models/v{served}").iterdir()} == live
+    assert (project / f"models/v{served + 1}/model.json").is_file()
+    # each run's model artifact is its own: the second run wrote a new file, the first's is intact
+    [model_1], [model_2] = first.outputs("train", "model"), second.outputs("train", "model")
+    assert model_1 != model_2 and (model_1 / "model.json").read_bytes() == live["model.json"]

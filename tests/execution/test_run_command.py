@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, run_cli
-from .kit import QUIET, project_copy, python_shim, registered_versions, run_module
+from .kit import (QUIET, project_copy, python_shim, registered_versions, registry_alias, run_module,
+                  tracked_metrics, tracked_runs)
 
 pytest.importorskip("kfp.local", reason="mlopsdsl[run] (kfp) is not installed")  # README's test command installs it
 
@@ -185,19 +186,38 @@ def test_a_step_that_needs_a_cluster_is_refused_before_anything_runs(tmp_path) -
 
 
 @pytest.mark.slow
-def test_minimal_and_churn_run_end_to_end(tmp_path) -> None:
+def test_minimal_runs_end_to_end_with_a_model_and_its_mlflow_records(tmp_path) -> None:
     minimal = project_copy("minimal", tmp_path)
     code, out, err = mlopsdsl_run(minimal, "run", "minimal.yaml", "--env", "local")
     assert code == 0, out + err
     [record] = records(minimal)
-    assert (Path(record["steps"]["train"]["outputs"]["model"]) / "model.joblib").is_file()
+    assert (Path(record["steps"]["train"]["outputs"]["model"]) / "model.joblib").stat().st_size > 10_000
+    assert json.loads(Path(record["steps"]["evaluate"]["outputs"]["metrics"]).read_text())["r2"] > 0.9
     assert registered_versions(minimal, "house-prices") == [1]
+    assert tracked_runs(minimal) == 1 and tracked_metrics(minimal)["train_r2"][0] > 0.9
 
+
+@pytest.mark.slow
+def test_churn_runs_end_to_end_and_its_gate_takes_both_branches(tmp_path) -> None:
     churn = project_copy("churn", tmp_path)
     run_module(churn, "churn.export", "data/raw", "--days", "3")
     code, out, err = mlopsdsl_run(churn, "run", "churn.yaml", "--env", "local", "-p", "min_accuracy=0.8")
     assert code == 0, out + err
-    [record] = records(churn)
-    assert (Path(record["steps"]["train"]["outputs"]["model"]) / "model.json").is_file()
-    assert record["steps"]["register"]["status"] == "succeeded" and "? condition-register: taken" in err
+    [passed] = records(churn)
+    assert (Path(passed["steps"]["train"]["outputs"]["model"]) / "model.json").stat().st_size > 10_000
+    accuracy = json.loads(Path(passed["steps"]["evaluate"]["outputs"]["metrics"]).read_text())["accuracy"]
+    assert accuracy >= 0.8 and "? condition-register: taken" in err
+    assert passed["steps"]["register"]["status"] == "succeeded"
+    assert registered_versions(churn, "churn-classifier") == [1]
+    assert registry_alias(churn, "churn-classifier", "staging") == 1 and (churn / "models/v1/model.json").is_file()
+    tracked = tracked_metrics(churn, "train")
+    assert tracked["cv_auc"][-1] > 0.6 and len(tracked["train_logloss"]) == 5  # 4 Optuna trials, the refit
+
+    # the same project above the model's accuracy: the gate holds it back, the exit handler still runs
+    code, out, err = mlopsdsl_run(churn, "run", "churn.yaml", "--env", "local", "-p", "min_accuracy=0.99")
+    assert code == 0, out + err
+    held = records(churn)[-1]
+    assert held["status"] == "succeeded" and "? condition-register: skipped" in err
+    assert held["steps"].get("register", {}).get("status") != "succeeded"
+    assert held["steps"]["on-exit"]["status"] == "succeeded"
     assert registered_versions(churn, "churn-classifier") == [1]
