@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument("--env", metavar="NAME", type=_environment_name, help="environment to compile for")
     p.add_argument("--target", metavar="A,B", help="comma-separated targets (default: the built-in kubeflow, kserve, github, monitoring; plugins run when named)")
+    p.add_argument("--model", metavar="URI", help="serve this run's model: its artifact URI, or models:/NAME/VERSION "
+                   "(the InferenceService loads exactly it instead of serving.storage_uri)")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if DIR differs from the result")
     p.add_argument("--force", action="store_true", help="replace DIR even if it holds files mlopsdsl did not write")
     diagnostics_options(p)

@@ -71,6 +71,15 @@ def compile(args: argparse.Namespace) -> int:  # noqa: A001 - the command's name
     if _usage_problem(result):
         _emit(args, diagnostics, sources)
         return EXIT_USAGE
+    if args.model and result.ir is not None and not has_errors(diagnostics):
+        from mlopsdsl import served_model
+
+        served, problems = served_model.bind(result.ir, args.model)
+        if problems:  # the spec is fine; the model named on the command line is not
+            _emit(args, diagnostics + problems, sources)
+            print(f"mlopsdsl: nothing written to {args.out}", file=sys.stderr)
+            return EXIT_USAGE
+        result.ir = served
     output = None
     if result.ir is not None and not has_errors(diagnostics):
         try:

@@ -157,6 +157,9 @@ DISTRIBUTED_OPTION = _code("MLD626", "distributed-option", "A `distributed:` opt
 
 # --- 67x, 80x-82x pipelines that run (issue 15): checks of what a run needs, `mlopsdsl run` ---------
 PARAM_NEEDS_DEFAULT = _code("MLD670", "param-needs-default", "A parameter has no default, but an automatic trigger (push, schedule, drift retrain) starts the pipeline with no value for it.")
+SERVED_MODEL_UNNAMED = _code("MLD671", "served-model-unnamed", "`compile --model URI` gives the URI of the model `serving.model` names, and the spec has no `serving.model`.")
+SERVED_MODEL_URI = _code("MLD672", "served-model-uri", "The served model's URI (`compile --model`, or what a `models:/` version resolves to) is not one KServe's storage initializer loads.")
+SERVED_MODEL_REGISTRY = _code("MLD673", "served-model-registry", "`compile --model models:/NAME/VERSION` cannot be resolved: not one version of this project's model, no MLflow tracking, or the registry has no such version.")
 
 # --- 80x-82x `mlopsdsl run` (src/mlopsdsl/run/) --------------------------------------------------
 RUN_ENGINE_MISSING = _code("MLD800", "run-engine-missing", "`mlopsdsl run` needs kfp's local orchestrator and cel-python: `pip install 'mlopsdsl[run]'`.")
