@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mlopsdsl import cli, compiler, writer
+from mlopsdsl import cli, compiler, driver, writer
 from mlopsdsl.backends.base import Artifact, Backend
 from mlopsdsl.ir import Patch, Project, Span
 # FakeEntryPoint is used through this module by the subprocess program below (`t.FakeEntryPoint`).
@@ -50,7 +50,7 @@ class CrashingBackend(Backend):
 @pytest.fixture
 def fakes(monkeypatch):
     use_backends(monkeypatch, fake=FakeBackend, other=OtherBackend)
-    monkeypatch.setattr(compiler, "build", lambda spec, env=None: FakeResult(PROJECT))
+    monkeypatch.setattr(driver, "build_ir", lambda spec, env=None: FakeResult(PROJECT))
     return monkeypatch
 
 
@@ -104,14 +104,14 @@ def test_backend_error_writes_nothing_and_keeps_the_old_output(fakes, capsys, tm
 
 def test_patch_that_matches_nothing_blocks_the_write(fakes, capsys, tmp_path):
     bad = PROJECT.model_copy(update={"patches": (Patch(target="fake", kind="Deployment", merge={"a": 1}),)})
-    fakes.setattr(compiler, "build", lambda spec, env=None: FakeResult(bad))
+    fakes.setattr(driver, "build_ir", lambda spec, env=None: FakeResult(bad))
     code, stdout, _ = compile_cli(capsys, "--out", str(tmp_path / "build"))
     assert code == 1 and "MLD703" in stdout and not (tmp_path / "build").exists()
 
 
 def test_patch_naming_an_uninstalled_target(fakes, capsys, tmp_path):
     bad = PROJECT.model_copy(update={"patches": (Patch(target="fak", merge={"a": 1}),)})
-    fakes.setattr(compiler, "build", lambda spec, env=None: FakeResult(bad))
+    fakes.setattr(driver, "build_ir", lambda spec, env=None: FakeResult(bad))
     code, stdout, _ = compile_cli(capsys, "--out", str(tmp_path / "build"))
     assert code == 1 and "which is not installed" in stdout and "did you mean 'fake'?" in stdout
 
@@ -160,11 +160,11 @@ def test_refusal_without_marker_then_force(fakes, capsys, tmp_path):
 DRIVER = """
 import sys
 sys.path.insert(0, {tests!r})
-from mlopsdsl import cli, compiler
+from mlopsdsl import cli, driver
 from mlopsdsl.backends import registry
 import test_compile_cli as t
 registry._entry_points = lambda: [t.FakeEntryPoint("fake", t.FakeBackend), t.FakeEntryPoint("other", t.OtherBackend)]
-compiler.build = lambda spec, env=None: t.FakeResult(t.PROJECT)
+driver.build_ir = lambda spec, env=None: t.FakeResult(t.PROJECT)
 sys.exit(cli.main(["compile", "spec.yaml", "--out", sys.argv[1]]))
 """
 

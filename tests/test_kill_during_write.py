@@ -22,6 +22,7 @@ import pytest
 from conftest import EXAMPLES
 
 from mlopsdsl import compiler, writer
+from mlopsdsl.driver import build_ir
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork() to kill a writer mid-way")
 
@@ -31,7 +32,7 @@ CALLS = ("open", "write", "fsync", "fchmod", "chmod", "mkdir", "rename", "rmdir"
 
 def _outputs() -> tuple[dict[str, bytes], dict[str, bytes]]:
     spec = EXAMPLES / "churn" / "churn.yaml"
-    project = compiler.build(str(spec)).ir
+    project = build_ir(str(spec)).ir
     old = compiler.compile_project(project).files
     new = dict(old)
     new["kserve/churn-api.yaml"] = old["kserve/churn-api.yaml"] + b"# changed\n"

@@ -13,6 +13,7 @@ import os
 import sys
 from typing import NoReturn, Sequence
 
+from mlopsdsl.exits import EXIT_OK, EXIT_USAGE
 
 EXAMPLES = """\
 examples:
@@ -24,8 +25,6 @@ examples:
   mlopsdsl lsp                                        # the language server, started by an editor
   mlopsdsl run examples/minimal/minimal.yaml --env local   # on this machine (pip install 'mlopsdsl[run]')
 """
-
-EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
@@ -119,14 +118,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env", metavar="NAME", type=_environment_name)
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help=argparse.SUPPRESS)
     return parser
-
-
-def use_color(choice: str, stream) -> bool:
-    if choice == "always":
-        return True
-    if choice == "never" or os.environ.get("NO_COLOR"):
-        return False
-    return hasattr(stream, "isatty") and stream.isatty()
 
 
 def run() -> NoReturn:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from mlopsdsl.cli import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, use_color
+from mlopsdsl.exits import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
 from mlopsdsl.diagnostics import Diagnostic, has_errors, codes
 from mlopsdsl.source import SourceFile
+
+
+def use_color(choice: str, stream) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return hasattr(stream, "isatty") and stream.isatty()
 
 
 def _emit(args: argparse.Namespace, diagnostics: list[Diagnostic], sources: dict[str, SourceFile]) -> None:
@@ -57,7 +66,7 @@ def validate(args: argparse.Namespace) -> int:
 
 def compile(args: argparse.Namespace) -> int:  # noqa: A001 - the command's name
     """Front end -> IR -> backends -> patches -> bytes in memory; then write all, or check, or nothing."""
-    from mlopsdsl import compiler, writer
+    from mlopsdsl import compiler, driver, writer
     from mlopsdsl.backends import registry
     from mlopsdsl.backends.registry import RegistryError
 
@@ -66,7 +75,7 @@ def compile(args: argparse.Namespace) -> int:  # noqa: A001 - the command's name
     except RegistryError as exc:
         print(f"mlopsdsl: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    result = compiler.build(args.spec, env=args.env)
+    result = driver.build_ir(args.spec, env=args.env)
     diagnostics, sources = list(result.diagnostics), dict(result.sources)
     if _usage_problem(result):
         _emit(args, diagnostics, sources)
@@ -191,10 +200,10 @@ def run(args: argparse.Namespace) -> int:
     """Compile for kubeflow in memory and run it here with kfp.local (src/mlopsdsl/run/)."""
     from pathlib import Path
 
-    from mlopsdsl import compiler
+    from mlopsdsl import compiler, driver
     from mlopsdsl import run as runner
 
-    result = compiler.build(args.spec, env=args.env)
+    result = driver.build_ir(args.spec, env=args.env)
     diagnostics, sources = list(result.diagnostics), dict(result.sources)
     if _usage_problem(result):
         _emit(args, diagnostics, sources)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
 
 from mlopsdsl import patches as patching
 from mlopsdsl.backends import registry
@@ -37,13 +36,6 @@ class Output:
     @property
     def ok(self) -> bool:
         return not has_errors(self.diagnostics)
-
-
-def build(spec: str, env: str | None = None) -> Any:
-    """The front end up to the IR: `driver.build_ir`'s Result (`.ir`, `.diagnostics`, `.sources`)."""
-    from mlopsdsl.driver import build_ir
-
-    return build_ir(spec, env=env)
 
 
 def _unknown_patch_targets(project: Project, installed: list[str]) -> list[Diagnostic]:

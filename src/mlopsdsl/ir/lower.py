@@ -12,11 +12,13 @@ from typing import Any
 from mlopsdsl.check import CheckedSpec
 from mlopsdsl.check.symbols import StepDecl
 from mlopsdsl import language
-from mlopsdsl.expr.units import cron_fields, parse_duration, parse_percent
+from mlopsdsl.expr.units import cron_fields
 from mlopsdsl.language import setting
 from mlopsdsl.ir import models as m
-from mlopsdsl.ir.expr import Expr, Lit, ParamRef, SecretRef, Template
+from mlopsdsl.ir.expr import Expr, Lit, ParamRef, SecretRef, Template, render
 from mlopsdsl.ir.lower_expr import lit_text, lower_checked
+from mlopsdsl.ir.lower_serving import lower_monitoring, lower_serving
+from mlopsdsl.ir.lower_steps import lower_step
 from mlopsdsl.source import Path
 
 
@@ -145,18 +147,12 @@ class _Lowering:
                           else None)
 
     def step(self, step: StepDecl) -> m.Step:
-        from mlopsdsl.ir.lower_steps import lower_step
-
         return lower_step(self, step)
 
     def serving(self) -> m.Serving | None:
-        from mlopsdsl.ir.lower_serving import lower_serving
-
         return lower_serving(self) if self.section("serving") else None
 
     def monitoring(self) -> m.Monitoring | None:
-        from mlopsdsl.ir.lower_serving import lower_monitoring
-
         return lower_monitoring(self) if self.section("monitoring") else None
 
     def ci(self) -> m.GitHubCI | None:
@@ -194,8 +190,6 @@ def tool_install(raw: Any) -> m.ToolInstall | None:
 
 
 def _render(expr: Expr) -> str:
-    from mlopsdsl.ir.expr import render
-
     return render(expr)
 
 
@@ -213,16 +207,6 @@ def _param(name: str, param: dict[str, Any]) -> m.Param:
     return m.Param(name=name, type=param["type"], default=param.get("default"), min=param.get("min"),
                    max=param.get("max"), choices=tuple(param.get("choices") or ()),
                    description=param.get("description", ""))
-
-
-def seconds(value: Any) -> float | None:
-    parsed = parse_duration(value) if isinstance(value, str) else None
-    return parsed.seconds if parsed else None
-
-
-def percent_number(value: Any) -> float:
-    parsed = parse_percent(value) if isinstance(value, str) else None
-    return round(parsed.fraction * 100, 6) if parsed else float(value)
 
 
 def repository_path(spec_path: str) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from mlopsdsl.ir import models as m
 from mlopsdsl.ir.expr import DataRef, StepOutputRef
-from mlopsdsl.ir.lower import percent_number, seconds
+from mlopsdsl.ir.lower_values import percent_number, seconds
 from mlopsdsl.ir.lower_steps import lower_env, lower_resources
 from mlopsdsl.expr.units import cron_fields
 from mlopsdsl.language import setting

@@ -7,7 +7,7 @@ from typing import Any
 from mlopsdsl.check.symbols import StepDecl
 from mlopsdsl.ir import models as m
 from mlopsdsl.ir.expr import ListExpr, Lit, SecretRef, Template
-from mlopsdsl.ir.lower import seconds
+from mlopsdsl.ir.lower_values import seconds
 from mlopsdsl.ir.lower_expr import constant_text, lit_text, literal, type_name
 from mlopsdsl.ir.lower_training import lower_distributed, lower_tune, lower_volumes
 from mlopsdsl.language import setting

@@ -6,7 +6,7 @@ from typing import Any
 
 from mlopsdsl.check.training import space_kind
 from mlopsdsl.ir import training as t
-from mlopsdsl.ir.lower import seconds
+from mlopsdsl.ir.lower_values import seconds
 from mlopsdsl.language import setting
 
 _RAY = "pipeline.steps.*.distributed.ray."
