@@ -21,7 +21,7 @@ from mlopsdsl.ir import Project, Span
 
 # `codes` (the diagnostic registry, for `warn`) and the compiler's version (for provenance
 # fields such as KFP's sdkVersion) are part of the plugin API too.
-__all__ = ["Artifact", "Backend", "Commented", "Diagnostic", "MLOPSDSL_VERSION", "codes", "setup_note"]
+__all__ = ["Artifact", "Backend", "Commented", "Diagnostic", "MLOPSDSL_VERSION", "codes", "decide", "setup_note"]
 
 Format = Literal["yaml", "json", "text"]
 
@@ -77,6 +77,15 @@ def setup_note(path: str, title: str, intro: str, items: list[str], footer: str)
     return Artifact(path, format="text", text="\n".join(lines))
 
 
+DECISIONS = ("emit", "unsupported", "approximated")
+
+
+def decide(kind: str, model: str, fields: str) -> dict[str, str]:
+    """`decide("emit", "Step", "image command")` -> {"Step.image": "emit", "Step.command": "emit"}."""
+    assert kind in DECISIONS or kind.startswith("n/a: "), kind
+    return {f"{model}.{name}": kind for name in fields.split()}
+
+
 @dataclass
 class Backend:
     """Base class of every target. Subclasses set `name`/`description`, implement `compile`, and
@@ -86,6 +95,12 @@ class Backend:
     description: ClassVar[str] = ""
     # The IR major version this backend reads; the registry refuses a mismatch.
     ir_major: ClassVar[int] = 1
+    # What the target does with each field of the IR: "emit" (written), "unsupported" or
+    # "approximated" (reported when set: MLD701, MLD708), or "n/a: why" (it means nothing to this
+    # target); a model's name alone ("Step": "n/a: ...") decides all its fields. Every built-in
+    # target decides every field of `Step` and `Serving` (tests/test_field_decisions.py), so a new
+    # field is an error until each target says what it does with it.
+    decisions: ClassVar[dict[str, str]] = {}
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # The spec being compiled: where a report without a span of its own points.
     spec_path: str = ""

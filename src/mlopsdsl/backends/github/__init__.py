@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlopsdsl.backends.base import Artifact, Backend, codes
+from mlopsdsl.backends.base import Artifact, Backend, codes, decide
 from mlopsdsl.backends.github import ci, deploy, jobs, retrain, setup, train
 from mlopsdsl.backends.github.pins import check_pinned
 from mlopsdsl.backends.github.shell import UnsafeWorkflow, check_workflow
@@ -28,6 +28,14 @@ __all__ = ["GitHubBackend"]
 class GitHubBackend(Backend):
     name = "github"
     description = "GitHub Actions workflows: CI, training, gated deploys and retraining"
+    decisions = {
+        "Step": "n/a: the train workflow submits the pipeline the kubeflow target compiled",
+        **decide("emit", "Serving", "name protocol rollout transformer"),
+        **decide("n/a: the deploy workflow applies the manifests the kserve target wrote", "Serving",
+                 "namespace model_step model_output storage_uri storage_secret framework deployment_mode metrics "
+                 "runtime grpc_port knative_features min_replicas max_replicas autoscale_metric autoscale_target "
+                 "resources variants"),
+    }
 
     def check(self, project: Project) -> None:
         serving = project.serving

@@ -17,7 +17,7 @@ docs/targets/kserve.md.
 
 from __future__ import annotations
 
-from mlopsdsl.backends.base import Artifact, Backend
+from mlopsdsl.backends.base import Artifact, Backend, decide
 from mlopsdsl.backends.kserve import card, rules, setup
 from mlopsdsl.backends.kserve import manifests as m
 from mlopsdsl.ir import Project
@@ -28,6 +28,17 @@ __all__ = ["KServeBackend"]
 class KServeBackend(Backend):
     name = "kserve"
     description = "KServe v0.20 InferenceServices, A/B InferenceGraph and the model card"
+    decisions = {
+        "Step": "n/a: the pipeline is the kubeflow target's; the model card names its steps from the spec",
+        **decide("emit", "Serving", "name namespace storage_uri storage_secret framework protocol deployment_mode "
+                                    "runtime grpc_port min_replicas max_replicas autoscale_metric autoscale_target "
+                                    "resources transformer rollout variants"),
+        **decide("n/a: which step made the model is lineage; the InferenceService loads `storage_uri` (MLD614 "
+                 "without it)", "Serving", "model_step model_output"),
+        "Serving.metrics": "n/a: where the monitoring target reads the service's metrics from",
+        "Serving.knative_features": "n/a: what the cluster's Knative allows; it lifts the refusal of a GPU node "
+                                    "selector on a serverless predictor, and nothing is written",
+    }
 
     def check(self, project: Project) -> None:
         rules.check(project, self.warn)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from mlopsdsl.backends.base import Artifact, Backend
+from mlopsdsl.backends.base import Artifact, Backend, decide
 from mlopsdsl.backends.base import codes
 from mlopsdsl.ir import Project, Step
 from mlopsdsl.ir import EnvVar, Tracking
@@ -35,6 +35,12 @@ RUNTIMES_PATH = "kubeflow/training-runtimes.yaml"
 class KubeflowBackend(Backend):
     name = "kubeflow"
     description = "Kubeflow Pipelines v2 IR (PipelineSpec + kfp-kubernetes platform spec)"
+    decisions = {
+        **decide("emit", "Step", "name id description image command inputs outputs data_uris when after depends_on "
+                                 "for_each retry timeout cache env resources node_selector tolerations component "
+                                 "distributed tune volumes"),
+        "Serving": "n/a: the pipeline trains and publishes the model; the kserve target serves it",
+    }
 
     def check(self, project: Project) -> None:
         pipeline = project.pipeline

@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from mlopsdsl.backends import promql
-from mlopsdsl.backends.base import Artifact, Backend, codes
+from mlopsdsl.backends.base import Artifact, Backend, codes, decide
 from mlopsdsl.backends.monitoring import alertmanager, checks, drift, gate_tests, grafana, metrics, rule_tests, rules, setup
 from mlopsdsl.ir import Project
 
@@ -36,6 +36,14 @@ class MonitoringBackend(Backend):
     name = "monitoring"
     description = "Prometheus rules with generated promtool tests, Alertmanager, Grafana, drift CronJob"
     sources: ClassVar[dict[str, metrics.MetricSource]] = metrics.SOURCES
+    decisions = {
+        "Step": "n/a: alerts and drift watch the served model, not the pipeline's steps",
+        **decide("emit", "Serving", "name namespace protocol deployment_mode metrics rollout variants"),
+        **decide("n/a: how the model is served, which the kserve target writes; the metrics do not depend on it",
+                 "Serving", "model_step model_output storage_uri storage_secret framework runtime grpc_port "
+                            "knative_features min_replicas max_replicas autoscale_metric autoscale_target resources "
+                            "transformer"),
+    }
 
     def check(self, project: Project) -> None:
         checks.check(project, self.warn)
