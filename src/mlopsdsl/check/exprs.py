@@ -40,6 +40,8 @@ class Checked:
     type: t.Type
     scope: "SpecScope"
     context: str
+    # the type the checker gave each list literal (by node id): `[1, 2.5]` is list[float]
+    decided: dict[int, t.Type] = field(default_factory=dict)
 
     def same_check(self, other: "Checked") -> bool:
         """The same text checked in the same context against the same names: the same result."""
@@ -62,6 +64,8 @@ class ExprTable:
     # step name -> {upstream step: the paths whose expressions reference it}
     edges: dict[str, dict[str, list[Path]]] = field(default_factory=dict)
     input_types: dict[str, dict[str, t.Type]] = field(default_factory=dict)
+    # step name -> the type of its `for_each` list, as checked (the lowering and the targets read it)
+    loop_types: dict[str, t.Type] = field(default_factory=dict)
     scope_key: tuple = ()  # the global names the expressions were resolved against
     steps: dict[str, StepRecord] = field(default_factory=dict)
 
@@ -82,6 +86,8 @@ class ExprTable:
             self.by_path[path] = base.by_path[path]
         self.edges[name] = base.edges[name]
         self.input_types[name] = base.input_types[name]
+        if name in base.loop_types:
+            self.loop_types[name] = base.loop_types[name]
 
     def get(self, path: Path) -> Checked | None:
         return self.by_path.get(tuple(path))
@@ -109,7 +115,7 @@ class SpecScope:
 # in every environment variant of a spec and in every step with the same inputs and outputs.
 _TABLES: dict[frozenset, tuple[int, TableScope]] = {}
 # (value, context, scope key) -> (parts, type) for values whose check found nothing wrong.
-_CLEAN: dict[tuple, tuple[tuple, t.Type]] = {}
+_CLEAN: dict[tuple, tuple[tuple, t.Type, dict[int, t.Type]]] = {}
 # Both caches live as long as the process: one run of `validate`, or hours of a language server whose
 # every edit of a name makes a new global table. They are emptied together when either grows past its
 # bound (names held in tables, entries), which one run of a 5,000-step spec stays far below.
@@ -220,15 +226,16 @@ def check_expressions(ctx: CheckContext, symbols: Symbols) -> ExprTable:
         key = (value, context, using.key)
         hit = _CLEAN.get(key)
         if hit is not None:
-            parsed, found = ParsedValue(value, hit[0], info, file_text, path), hit[1]
+            parsed, found, decided = ParsedValue(value, hit[0], info, file_text, path), hit[1], hit[2]
         else:
             parsed, problems = parse_value(value, info, file_text, path)
-            found, more = typecheck(parsed, context, using)
+            decided = {}
+            found, more = typecheck(parsed, context, using, decided)
             if problems or more:
                 ctx.diagnostics.extend(problems + more)
             else:
-                _CLEAN[key] = (parsed.parts, found)
-        result = Checked(parsed, found, using, context)
+                _CLEAN[key] = (parsed.parts, found, decided)
+        result = Checked(parsed, found, using, context, decided)
         if document is None or store is not None:
             table.by_path[store or path] = result
             if recording is not None:
@@ -279,8 +286,9 @@ def _check_step(ctx: CheckContext, step: StepDecl, raw: dict[str, Any], scope: S
         checked = check(base + ("for_each",), "for_each") if isinstance(raw["for_each"], str) else None
         if checked is not None and checked.type.name == "list":
             item_type = checked.type.elem or t.UNKNOWN
-        elif isinstance(raw["for_each"], list) and raw["for_each"]:
-            item_type = literal_type(raw["for_each"][0])
+        elif isinstance(raw["for_each"], list):
+            item_type = literal_list_type(raw["for_each"])
+        table.loop_types[step.name] = t.list_of(item_type)
         _note_edges(checked, base + ("for_each",), edges)
     item_scope = make_scope(scope, {("item",): item_type} if looped else {})
     inputs: dict[str, t.Type] = {}
@@ -365,6 +373,17 @@ def _note_edges(checked: Checked | None, path: Path, edges: dict[str, list[Path]
         for name in ast.names(expression.node):
             if name.parts[0] == "steps" and len(name.parts) >= 2:
                 edges.setdefault(name.parts[1], []).append(path)
+
+
+def literal_list_type(values: list[Any]) -> t.Type:
+    """The item type of a literal list: the least type every item fits, as for `${{ [1, 2.5] }}`
+    (`[1, 2.5]` holds floats); unknown when the items have none in common."""
+    found = t.UNKNOWN
+    for value in values:
+        found = t.unify(found, literal_type(value)) or t.UNKNOWN
+        if found == t.UNKNOWN:
+            break
+    return found
 
 
 def literal_type(value: Any) -> t.Type:

@@ -64,14 +64,16 @@ def check_graph(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, graph: Da
     return topo
 
 
-def _condition_text(symbols: Symbols, exprs: ExprTable, name: str) -> str | None:
+def _condition(symbols: Symbols, exprs: ExprTable, name: str):
+    """The checked `when` of a step (its text and tree), or None."""
     checked = exprs.get(symbols.steps[name].path + ("when",))
     whole = checked.parsed.whole if checked else None
-    return whole.text.strip() if whole is not None else None
+    return whole if whole is not None and whole.node is not None else None
 
 
-def _conjuncts(text: str | None) -> set[str]:
-    return {part.strip() for part in (text or "").split(" and ") if part.strip()}
+def _conjuncts(condition) -> set[tuple]:
+    """The conditions a step's `when` requires, compared as trees (spacing and parentheses aside)."""
+    return {ast.shape(part) for part in ast.conjuncts(condition.node)} if condition is not None else set()
 
 
 def _check_conditions(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, graph: Dag) -> None:
@@ -82,18 +84,19 @@ def _check_conditions(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, gra
     does not leave a missing input behind.
     """
     for upstream, step, data in graph.edges():
-        condition = _condition_text(symbols, exprs, upstream)
+        condition = _condition(symbols, exprs, upstream)
         if condition is None:
             continue
         data_paths = [p for p in data["paths"] if p[-1] != "after"]
         if not data_paths:
             continue
-        mine = _conjuncts(_condition_text(symbols, exprs, step))
+        mine = _conjuncts(_condition(symbols, exprs, step))
         if not _conjuncts(condition) <= mine:
+            text = condition.text.strip()
             ctx.error(codes.CONDITIONAL_DEPENDENCY,
                       f"step '{step}' uses an output of '{upstream}', which runs only when "
-                      f"`{condition}`", data_paths[0],
-                      hint=f"give '{step}' the same condition: when: \"${{{{ {condition} }}}}\"")
+                      f"`{text}`", data_paths[0],
+                      hint=f"give '{step}' the same condition: when: \"${{{{ {text} }}}}\"")
 
 
 def _check_unreachable(ctx: CheckContext, symbols: Symbols, exprs: ExprTable, graph: Dag,

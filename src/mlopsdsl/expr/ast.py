@@ -112,3 +112,24 @@ def walk(node: Expr):
 def names(node: Expr) -> list[Name]:
     """Every name an expression mentions, in source order."""
     return [n for n in walk(node) if isinstance(n, Name)]
+
+
+def shape(node: Expr) -> tuple:
+    """What an expression means, without where it was written or how it was spaced: two
+    expressions with the same shape are the same condition (`params.x>1` and `params.x > 1`)."""
+    if isinstance(node, Lit):  # a value with units by its amount: `90m` is `1h30m`
+        value = node.value
+        amount = next((getattr(value, a) for a in ("seconds", "fraction", "bytes") if hasattr(value, a)), value)
+        return ("lit", type(value).__name__, amount)
+    if isinstance(node, Name):
+        return ("name", node.parts)
+    if isinstance(node, (Compare, Logic, Arith)):
+        return (type(node).__name__, node.op, shape(node.left), shape(node.right))
+    return (type(node).__name__, *(shape(child) for child in children(node)))
+
+
+def conjuncts(node: Expr) -> list[Expr]:
+    """The parts of a chain of `and`s (`a and (b and c)` -> a, b, c); the node itself otherwise."""
+    if isinstance(node, Logic) and node.op == "and":
+        return conjuncts(node.left) + conjuncts(node.right)
+    return [node]

@@ -23,10 +23,11 @@ _ORDERED = frozenset({"int", "float"}) | t.UNIT_NAMES
 
 
 class _Checker:
-    __slots__ = ("parsed", "context", "scope", "diagnostics", "expr")
+    __slots__ = ("parsed", "context", "scope", "diagnostics", "expr", "decided")
 
-    def __init__(self, parsed: ParsedValue, context: ctx.Context, scope: Scope) -> None:
-        self.parsed, self.context, self.scope = parsed, context, scope
+    def __init__(self, parsed: ParsedValue, context: ctx.Context, scope: Scope,
+                 decided: dict[int, t.Type] | None = None) -> None:
+        self.parsed, self.context, self.scope, self.decided = parsed, context, scope, decided
         self.diagnostics: list[Diagnostic] = []
         self.expr: Expression | None = None
 
@@ -135,7 +136,10 @@ class _Checker:
                             item)
             else:
                 elem = joined
-        return t.list_of(elem)
+        found = t.list_of(elem)
+        if self.decided is not None:
+            self.decided[id(node)] = found
+        return found
 
     def name(self, node: ast.Name) -> t.Type:
         parts, context = node.parts, self.context
@@ -175,14 +179,16 @@ def _artifact_hint(left: t.Type, right: t.Type) -> str | None:
     return None
 
 
-def check(parsed: ParsedValue, context: str | ctx.Context, scope: Scope) -> tuple[t.Type, list[Diagnostic]]:
+def check(parsed: ParsedValue, context: str | ctx.Context, scope: Scope,
+          decided: dict[int, t.Type] | None = None) -> tuple[t.Type, list[Diagnostic]]:
     """Type-check every expression of `parsed` in `context`; return the value's type.
 
     A whole-value expression has its own type; a template (or plain text) is a
-    str. Expressions that failed to parse are skipped (already reported).
+    str. Expressions that failed to parse are skipped (already reported). `decided`, when
+    given, receives the type of each list literal (by node id), for the lowering to read.
     """
     context = ctx.get(context)
-    checker = _Checker(parsed, context, scope)
+    checker = _Checker(parsed, context, scope, decided)
     whole = parsed.whole
     if context.whole and whole is None:
         span = parsed.span(0, len(parsed.value))

@@ -85,8 +85,8 @@ def lower(node: ast.Expr, checked: Checked, constants: Constants) -> ir.Expr:
         return _name(node.parts, checked, constants)
     if isinstance(node, ast.ListLit):
         items = tuple(lower(i, checked, constants) for i in node.items)
-        elem = items[0].type if items else "unknown"
-        return ir.ListExpr(items=items, type=f"list[{elem}]")
+        decided = checked.decided.get(id(node))  # the checker's type, never one read off an item
+        return ir.ListExpr(items=items, type=type_name(decided) if decided else "list[unknown]")
     if isinstance(node, ast.Compare):
         return ir.Compare(op=node.op, left=lower(node.left, checked, constants),
                           right=lower(node.right, checked, constants), type="bool")

@@ -96,8 +96,9 @@ def _for_each(low, step: StepDecl) -> m.ForEach | None:
     if raw is None:
         return None
     if isinstance(raw, list):
-        items = tuple(literal(v) for v in raw)
-        items = ListExpr(items=items, type=f"list[{items[0].type if items else 'unknown'}]")
+        # the type the checker gave the list (`[1, 2.5]` is list[float]), never one read off an item
+        kind = low.checked.exprs.loop_types.get(step.name)
+        items = ListExpr(items=tuple(literal(v) for v in raw), type=type_name(kind) if kind else "list[unknown]")
     else:
         items = low.expr(step.path + ("for_each",))
     parallelism = step.data.get("parallelism")

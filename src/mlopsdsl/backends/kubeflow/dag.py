@@ -147,14 +147,13 @@ class Dag:
         if literal is not None:
             item_name = f"pipelinechannel--{scope.name}-loop-item"
             iterator = {"itemInput": item_name, "items": {"raw": types.raw_items(literal)}}
-            item_type = types.item_type(literal)
         else:
             source = self.channel(key_of(items, step.name))
             ref = self.resolve(scope, key_of(items, step.name))
             item_name = f"{source.name}-loop-item"
             iterator = {"itemInput": item_name, "items": {"inputParameter": ref["componentInputParameter"]}}
-            inner = items.type[5:-1] if items.type.startswith("list[") else "str"
-            item_type = types.parameter_type(inner)
+        # the item type the checker decided for the list (`[1, 2.5]` holds floats)
+        item_type = types.parameter_type(items.type[5:-1] if items.type.startswith("list[") else "str")
         scope.local[key] = {"componentInputParameter": item_name}
         self.items[key] = Channel(item_name, False, {"parameterType": item_type})
         scope.own_inputs[item_name] = {"parameterType": item_type}

@@ -57,24 +57,6 @@ def parameter_type(type_name: str) -> str:
     return PARAMETER_TYPE.get(type_name, "STRING")
 
 
-def item_type(items: list[Any]) -> str:
-    """parameterType of a loop item, from the literal list (kfp looks at the first item)."""
-    if not items:
-        return "STRING"
-    first = items[0]
-    if isinstance(first, bool):
-        return "BOOLEAN"
-    if isinstance(first, int):
-        return "NUMBER_INTEGER"
-    if isinstance(first, float):
-        return "NUMBER_DOUBLE"
-    if isinstance(first, dict):
-        return "STRUCT"
-    if isinstance(first, list):
-        return "LIST"
-    return "STRING"
-
-
 def raw_items(items: list[Any]) -> str:
     """`parameterIterator.items.raw`: the JSON text kfp writes (keys sorted)."""
     return json.dumps(items, sort_keys=True)
