@@ -48,7 +48,7 @@ def test_every_expression_context_exists(path, entry):
 
 
 def test_inherited_and_exit_step_fields_come_from_the_table():
-    assert steps.INHERITED == ("image", "resources", "retries", "cache", "timeout", "env")
+    assert steps.INHERITED == ("image", "resources", "retries", "cache", "timeout", "env", "pod_labels")
     assert tuple(steps.DEFAULTS.fields) == steps.INHERITED
     assert set(steps.STEP.fields) - set(steps.EXIT_STEP.fields) == {"when", "after", "for_each", "parallelism",
                                                                       "volumes", "distributed", "tune"}

@@ -37,6 +37,7 @@ def lower_step(low, step: StepDecl) -> m.Step:
         timeout=seconds(data.get("timeout")), cache=bool(setting(data, "pipeline.steps.*.cache")),
         env=env, resources=lower_resources(data.get("resources")),
         node_selector={str(k): str(v) for k, v in (data.get("node_selector") or {}).items()},
+        pod_labels={str(k): str(v) for k, v in (data.get("pod_labels") or {}).items()},
         tolerations=tuple(data.get("tolerations") or ()),
         component=data.get("uses") if isinstance(data.get("uses"), str) else None,
         distributed=lower_distributed(data.get("distributed"), _span_of(low, base, "distributed", data)),

@@ -27,7 +27,7 @@ from mlopsdsl.language import default
 from mlopsdsl.language.steps import ARTIFACT_TYPES as _ARTIFACT_TYPES, VALUE_TYPES
 from mlopsdsl.source import Span
 
-IR_VERSION = "1.4"  # 1.2: Step.distributed, Step.tune, Step.volumes; 1.3: Project.by_environment/base, GitHubCI.mlopsdsl; 1.4: Serving.metrics, Rollout.no_traffic, Drift.current/request_log/credentials/min_rows
+IR_VERSION = "1.5"  # 1.5: Step.pod_labels; 1.2: Step.distributed, Step.tune, Step.volumes; 1.3: Project.by_environment/base, GitHubCI.mlopsdsl; 1.4: Serving.metrics, Rollout.no_traffic, Drift.current/request_log/credentials/min_rows
 
 ARTIFACT_TYPES = tuple(_ARTIFACT_TYPES)
 PARAMETER_TYPES = tuple(VALUE_TYPES)
@@ -208,6 +208,7 @@ class Step(_IR):
     env: tuple[EnvVar, ...] = ()
     resources: Resources = Resources()
     node_selector: dict[str, str] = {}
+    pod_labels: dict[str, str] = {}  # on the step's pods and on the jobs it submits
     tolerations: tuple[dict[str, Any], ...] = ()
     component: Optional[str] = None  # the `uses:` file, relative to the spec
     distributed: Optional[Distributed] = None  # run as a multi-node job (see ir.training)

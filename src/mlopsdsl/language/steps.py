@@ -156,6 +156,10 @@ STEP_FIELDS: dict[str, Field] = {
                            "Step.node_selector"),
     "tolerations": Field(list_of(TOLERATION), "Kubernetes tolerations, as in a pod spec.", "Step.tolerations",
                          docs_type="list of `{key, operator, value, effect, tolerationSeconds}`"),
+    "pod_labels": Field(map_of(ref("label_value"), ref("label_key")), "Labels on the step's pods, and on the job "
+                        "a `distributed` or `tune` step submits: a Kueue queue (`kueue.x-k8s.io/queue-name: "
+                        "gpu-team-a`), cost attribution; merged with `defaults.pod_labels` key by key. mlopsdsl's "
+                        "own labels win.", "Step.pod_labels", inherit=True, merge=True),
     **training.STEP_FIELDS,
 }
 # Step fields `defaults:` passes down (and a component provides) unless the step sets them.

@@ -93,6 +93,8 @@ def churn(learning_rate: float = 0.05, min_accuracy: float = 0.85):
         kubernetes.add_node_selector(trained, "cloud.google.com/gke-accelerator", "nvidia-tesla-t4")
         kubernetes.add_node_selector(trained, "node.kubernetes.io/instance-type", "g5.xlarge")
         kubernetes.add_toleration(trained, key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")
+        kubernetes.add_pod_label(trained, "kueue.x-k8s.io/queue-name", "gpu-team-a")
+        kubernetes.add_pod_label(trained, "team", "growth")
         scored = tracked(evaluate(model=trained.outputs["model"]))
         with dsl.If(scored.outputs["metrics__accuracy"] >= min_accuracy):
             tracked(register(model=trained.outputs["model"], threshold=scored.outputs["threshold"], stage="Staging"))

@@ -76,6 +76,7 @@ def churn() -> Project:
                  resources=Resources(cpu="4", memory="8Gi", cpu_limit="8", memory_limit="16Gi", gpu=1,
                                      gpu_type="nvidia-tesla-t4"),
                  node_selector={"node.kubernetes.io/instance-type": "g5.xlarge"},
+                 pod_labels={"kueue.x-k8s.io/queue-name": "gpu-team-a", "team": "growth"},
                  tolerations=({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},),
                  retry=Retry(count=3, backoff=30.0, max_backoff=600.0, factor=2.0), timeout=7200.0,
                  env=(EnvVar(name="WANDB_API_KEY", secret="wandb_api_key"), EnvVar(name="LOG_LEVEL", value="info")))

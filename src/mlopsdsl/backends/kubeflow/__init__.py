@@ -37,8 +37,8 @@ class KubeflowBackend(Backend):
     description = "Kubeflow Pipelines v2 IR (PipelineSpec + kfp-kubernetes platform spec)"
     decisions = {
         **decide("emit", "Step", "name id description image command inputs outputs data_uris when after depends_on "
-                                 "for_each retry timeout cache env resources node_selector tolerations component "
-                                 "distributed tune volumes"),
+                                 "for_each retry timeout cache env resources node_selector tolerations pod_labels "
+                                 "component distributed tune volumes"),
         "Serving": "n/a: the pipeline trains and publishes the model; the kserve target serves it",
     }
 

@@ -45,6 +45,11 @@ def runtime_name(project: str, step: Step) -> str:
     return BUILTIN_RUNTIME[step.distributed.framework]
 
 
+def job_labels(step: Step) -> dict[str, str]:
+    """A submitted job's labels: the step's `pod_labels` (a Kueue queue admits the job by them), ours over them."""
+    return dict(sorted({**step.pod_labels, **k8s.MANAGED_BY, "mlopsdsl/step": step.id}.items()))
+
+
 def trainjob(project: str, step: Step, command: list[str], env: list[dict[str, Any]],
              pod: dict[str, Any], mounts: list[dict[str, Any]]) -> dict[str, Any]:
     """`pod` holds pod-level fields (nodeSelector, tolerations, volumes) for the trainer's pods."""
@@ -75,7 +80,7 @@ def trainjob(project: str, step: Step, command: list[str], env: list[dict[str, A
                                for job in jobs]}}}}]
     return {"apiVersion": TRAINER, "kind": "TrainJob",
             "metadata": {"generateName": generate_name(project, step.id, "TrainJob"),
-                         "labels": {**k8s.MANAGED_BY, "mlopsdsl/step": step.id}},
+                         "labels": job_labels(step)},
             "spec": spec}
 
 
@@ -160,5 +165,5 @@ def rayjob(project: str, step: Step, command: list[str], env: list[dict[str, Any
         spec["activeDeadlineSeconds"] = int(step.timeout)
     return {"apiVersion": RAY, "kind": "RayJob",
             "metadata": {"generateName": generate_name(project, step.id, "RayJob"),
-                         "labels": {**k8s.MANAGED_BY, "mlopsdsl/step": step.id}},
+                         "labels": job_labels(step)},
             "spec": spec}

@@ -36,6 +36,8 @@ def executor_config(step: Step, secret_env: list[EnvVar]) -> dict[str, Any]:
     labels = node_labels(step)
     if labels:
         config["nodeSelector"] = {"labels": labels}
+    if step.pod_labels:  # as kfp.kubernetes.add_pod_label writes them
+        config["podMetadata"] = {"labels": dict(sorted(step.pod_labels.items()))}
     secrets = _secrets_as_env(secret_env)
     if secrets:
         config["secretAsEnv"] = secrets

@@ -191,7 +191,11 @@ def trial_spec(project: Project, search: Step, command: list[str], env: list[dic
                             "backoffLimit": 0}
     if search.timeout:
         spec["activeDeadlineSeconds"] = int(search.timeout)
-    return {"apiVersion": "batch/v1", "kind": "Job", "spec": spec}, TRIAL_CONTAINER
+    trial_job: dict[str, Any] = {"apiVersion": "batch/v1", "kind": "Job", "spec": spec}
+    if search.pod_labels:  # on the Job (a Kueue queue admits it by them) and on its pod
+        trial_job["metadata"] = {"labels": dict(sorted(search.pod_labels.items()))}
+        spec["template"]["metadata"] = {"labels": dict(sorted(search.pod_labels.items()))}
+    return trial_job, TRIAL_CONTAINER
 
 
 def experiment(project: Project, search: Step, trial: dict[str, Any], primary: str,
