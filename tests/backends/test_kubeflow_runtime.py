@@ -164,3 +164,24 @@ def test_an_environment_removes_a_field_with_null(tmp_path) -> None:
     assert local.pipeline.step("train").tune is None  # `pipeline.steps.train.tune: null`
     churn_local = driver.build_ir(str(EXAMPLES / "churn/churn.yaml"), env="local").ir
     assert churn_local.pipeline.step("train").tune.engine == "optuna"
+
+
+def test_step_limits_reach_the_container_and_merge_with_the_defaults(tmp_path) -> None:
+    text = SPEC.replace("resources: {gpu: 1, memory: 2Gi}",
+                        "resources: {gpu: 1, memory: 2Gi, limits: {cpu: '2', memory: 3Gi}}")
+    pipeline, ir = compile_spec(tmp_path, text)
+    resources = ir.pipeline.step("gpu").resources
+    assert (resources.cpu, resources.cpu_limit, resources.memory_limit) == ("500m", "2", "3Gi")
+    container = pipeline["deploymentSpec"]["executors"]["exec-gpu"]["container"]["resources"]
+    assert container["resourceCpuLimit"] == "2" and container["resourceMemoryLimit"] == "3Gi"
+    assert container["resourceCpuRequest"] == "500m"
+
+
+def test_a_step_limit_below_its_request_is_refused_where_it_is_written(tmp_path) -> None:
+    text = SPEC.replace("resources: {gpu: 1, memory: 2Gi}", "resources: {gpu: 1, memory: 2Gi, limits: {memory: 1Gi}}")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    [problem] = [d for d in driver.check_file(str(spec)).diagnostics if d.code == codes.BAD_QUANTITY]
+    assert "limit 1Gi is below the request 2Gi" in problem.message
+    assert problem.span.line == text.splitlines().index(
+        "      resources: {gpu: 1, memory: 2Gi, limits: {memory: 1Gi}}") + 1

@@ -34,7 +34,7 @@ TABLES: dict[str, Section] = {
     "metadata": project.METADATA, "model": project.MODEL, "tracking": project.TRACKING, "param": project.PARAM,
     "data": project.DATA_SOURCE, "defaults": steps.DEFAULTS, "pipeline": steps.PIPELINE, "step": steps.STEP,
     "output": steps.OUTPUT_OBJECT, "distributed": training.DISTRIBUTED, "tune": training.TUNE,
-    "volume": training.VOLUME, "scratch": training.VOLUME.fields["empty_dir"].shape, "resources": steps.SERVING_RESOURCES, "retries": steps.RETRY_POLICY,
+    "volume": training.VOLUME, "scratch": training.VOLUME.fields["empty_dir"].shape, "resources": steps.RESOURCES, "retries": steps.RETRY_POLICY,
     "serving": serving.SERVING, "rollout": serving.ROLLOUT, "variant": serving.VARIANT,
     "no_traffic": serving.ROLLOUT.fields["no_traffic"].shape,
     "monitoring": monitoring.MONITORING, "alert": monitoring.ALERT, "drift": monitoring.DRIFT,

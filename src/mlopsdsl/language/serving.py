@@ -24,7 +24,7 @@ VARIANT = Section("Variant", name="variant", fields={
                        "Variant.framework"),
     "version": Field(TEXT, "The variant model's version: its own `app.kubernetes.io/version` label (left out when "
                            "not given, never the primary's).", "Variant.version", schema={"examples": ["1.0.0"]}),
-    "resources": Field(steps.SERVING_RESOURCES, "The variant's resources, when they differ.", "Variant.resources"),
+    "resources": Field(steps.RESOURCES, "The variant's resources, when they differ.", "Variant.resources"),
 })
 
 REPLICAS = Section("Replicas", fields={
@@ -44,7 +44,7 @@ TRANSFORMER = Section("Transformer", fields={
     "image": Field(ref("image"), "The transformer's image.", "Transformer.image", required=True),
     "run": Field(steps.RUN, "Its command, as a list.", "Transformer.command"),
     "env": Field(steps.ENV, "Its environment variables.", "Transformer.env", context="step_env"),
-    "resources": Field(steps.SERVING_RESOURCES, "Its resources.", "Transformer.resources"),
+    "resources": Field(steps.RESOURCES, "Its resources.", "Transformer.resources"),
 })
 ROLLOUT = Section("Rollout", fields={
     "strategy": Field(enum({"canary": "Shift traffic in `steps`, checking `analysis` at each.",
@@ -121,7 +121,7 @@ SERVING = Section("Serving", name="serving", fields={
     "replicas": Field(REPLICAS, "How many model server replicas.", "Serving", docs_type="`{min, max}`",
                       schema={"examples": [{"min": 1, "max": 5}]}),
     "autoscaling": Field(AUTOSCALING, "Autoscaling metric and target.", "Serving", docs_type="`{metric, target}`"),
-    "resources": Field(steps.SERVING_RESOURCES, "Resources per replica, plus `limits`.", "Serving.resources",
+    "resources": Field(steps.RESOURCES, "Resources per replica, plus `limits`.", "Serving.resources",
                        docs_type="`{cpu, memory, gpu, limits}`"),
     "transformer": Field(TRANSFORMER, "A pre/post-processing container in front of the model.", "Serving.transformer",
                          docs_type="`{image, run, env, resources}`"),

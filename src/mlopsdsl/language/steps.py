@@ -77,13 +77,13 @@ _REQUESTS = {
                     "Resources.memory"),
     "gpu": Field(GPU, "GPUs: a count (`1`) or `{count, type}`.", "Resources.gpu"),
 }
-RESOURCES = Section("Resources", name="resources", fields=_REQUESTS,
-                    schema={"examples": [{"cpu": "500m", "memory": "1Gi"}]})
-SERVING_RESOURCES = Section("Serving resources", name="serving_resources", fields={
+# One shape for a step's, a serving replica's and a variant's resources: KFP's container spec and a pod's
+# take the same requests and limits.
+RESOURCES = Section("Resources", name="resources", fields={
     **_REQUESTS,
     "limits": Field(LIMITS, "Upper bounds (requests come from `cpu`/`memory`).", "Resources",
                     docs_type="`{cpu, memory}`"),
-})
+}, schema={"examples": [{"cpu": "500m", "memory": "1Gi"}]})
 
 RETRY_POLICY = Section("Retry policy", schema={"x-noun": "a mapping {count, backoff, max_backoff, factor}"}, fields={
     "count": Field({"type": "integer", "minimum": 0, "maximum": 100}, "How many times to retry.", "Retry.count"),
@@ -123,9 +123,9 @@ STEP_FIELDS: dict[str, Field] = {
                               "`{type, fields, description}`.", "Step.outputs",
                      docs_type="map identifier -> output", schema={"examples": [{"model": "Model"}]}),
     "image": Field(ref("image"), "The container image the step runs in.", "Step.image", inherit=True),
-    "resources": Field(RESOURCES, "CPU, memory and GPU requests; merged with `defaults.resources` key by key.",
+    "resources": Field(RESOURCES, "CPU, memory and GPU requests, and `limits`; merged with `defaults.resources` key by key.",
                        "Step.resources", inherit=True, merge=True,
-                       docs_type="`{cpu, memory, gpu}`"),
+                       docs_type="`{cpu, memory, gpu, limits}`"),
     "retries": Field(RETRIES, "Retries: a count (`2`) or `{count, backoff, max_backoff, factor}`.", "Step.retry",
                      inherit=True, docs_type="integer, or `{count, backoff, max_backoff, factor}`",
                      schema={"examples": [2]}),
