@@ -12,7 +12,7 @@ from backends.test_github_projects import (PRODUCTION, REPO, STAGING, TOOL, chur
                                            with_rollout, workflows)
 from mlopsdsl.backends.github import GitHubBackend
 from mlopsdsl.backends.github.pins import PINS
-from mlopsdsl.ir import GitHubCI, Project
+from mlopsdsl.ir import EnvVar, GitHubCI, Project
 
 GOLDEN = REPO / "tests" / "golden" / "github"
 
@@ -250,6 +250,26 @@ def test_checklist_names_every_secret_environment_and_reviewer(tmp_path):
     assert "Deployment protection" not in " ".join(i for i in items if "'staging'" in i)  # staging: no approval
     _, files = compile_project(churn(), tmp_path)
     assert all(f"- [ ] {item}" in files["github/SETUP.md"] for item in items)
+
+
+def test_ci_commands_get_the_secrets_of_ci_env_and_no_other_step_does(tmp_path):
+    # `dvc pull` in `install:` needs the remote's credentials (issue 16): the install and test steps
+    # get them as env, by the GitHub secret's name; checkout, setup-python and mlopsdsl's steps do not
+    env = (EnvVar(name="AWS_SECRET_ACCESS_KEY", secret="dvc_secret_key"), EnvVar(name="DVC_REMOTE", value="s3://acme"))
+    project = churn(ci=churn().ci.model_copy(update={"env": env}))
+    backend, files = compile_project(project, tmp_path)
+    assert backend.diagnostics == []
+    wanted = {"AWS_SECRET_ACCESS_KEY": "${{ secrets.DVC_SECRET_KEY }}", "DVC_REMOTE": "s3://acme"}
+    for kind in ("ci", "train", "retrain"):
+        steps = workflows(files)[kind]["jobs"]["test"]["steps"]
+        commands = [s for s in steps if s["name"].startswith(("Install: ", "Test: "))]
+        assert [s["run"] for s in commands] == ["pip install -r requirements.txt", "pip install -e .", "pytest -q"]
+        assert all(s["env"] == wanted for s in commands)
+        assert all("env" not in s for s in steps if s not in commands)
+        assert "DVC_SECRET_KEY" not in yaml.safe_dump(workflows(files)[kind]["jobs"]["validate"])
+    assert "Repository secret `DVC_SECRET_KEY`: the install and test commands read it as `AWS_SECRET_ACCESS_KEY`" \
+        in files["github/SETUP.md"]
+    judge(tmp_path)
 
 
 # --- determinism and golden files -------------------------------------------------------------

@@ -89,6 +89,21 @@ def test_a_tampered_wheel_is_refused_by_its_hash(tmp_path, served_wheel):
     assert "THESE PACKAGES DO NOT MATCH THE HASHES" in run.output or "hash" in run.output.lower()
 
 
+def test_ci_commands_read_the_secrets_the_spec_names(tmp_path, served_wheel):
+    # a `dvc pull` credential: the repository secret reaches the install and test commands as env
+    env = ('    env: {DVC_PASSWORD: "${{ secrets.dvc_password }}", DVC_REMOTE: "s3://acme/${{ metadata.name }}"}\n')
+    check = ("import os\n\ndef test_credentials():\n"
+             "    assert os.environ['DVC_PASSWORD'] == 'dvc-s3cr3t'\n"
+             "    assert os.environ['DVC_REMOTE'] == 's3://acme/churn'\n")
+    repo = make_repository(tmp_path, "churn", served_wheel,
+                           lambda text: text.replace("    runs_on: ubuntu-latest\n", env + "    runs_on: ubuntu-latest\n", 1),
+                           files={"tests/test_fixture.py": check})
+    repo.secrets["DVC_PASSWORD"] = "dvc-s3cr3t"
+    run = repo.act("workflow_dispatch", "churn-ci.yml", job="test")
+    assert run.code == 0, run.output[-3000:]
+    assert "1 passed" in run.output
+
+
 # --- train: CI first, then a KFP run with typed parameters ----------------------------------------
 def test_train_submits_typed_parameters_after_ci_passes(tmp_path, served_wheel):
     assert h.KFP == KFP_REQUIREMENT  # the wheelhouse holds the SDK the job installs

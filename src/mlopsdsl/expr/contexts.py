@@ -90,6 +90,8 @@ CONTEXTS: dict[str, Context] = {c.key: c for c in (
             ("params.*", "metadata.*", "model.*", "secrets.*", "env.*", *_ITEM),
             "params, metadata, model, secrets, env, item", whole=False, scalar=True),
     Context("secret_ref", "a secret field", ("secrets.*",), "secrets.NAME", expect=t.SECRET),
+    Context("ci_env", "a CI command's `env`", ("metadata.*", "secrets.*"), "metadata, secrets",
+            whole=False, scalar=True),
     Context("alert_when", "an alert's `when`", _MONITORING, _MONITORING_TEXT, expect=t.BOOL),
     Context("rollout_analysis", "a rollout's `analysis`", _MONITORING, _MONITORING_TEXT, expect=t.BOOL),
     Context("serving_model", "`serving.model`", ("steps.*.outputs.*",), "steps.S.outputs.O (a Model)",

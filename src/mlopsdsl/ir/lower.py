@@ -156,6 +156,8 @@ class _Lowering:
         return lower_monitoring(self) if self.section("monitoring") else None
 
     def ci(self) -> m.GitHubCI | None:
+        from mlopsdsl.ir.lower_steps import lower_env
+
         github = self.section("ci").get("github")
         if not isinstance(github, dict):
             return None
@@ -165,6 +167,7 @@ class _Lowering:
             python=str(setting(github, "ci.github.python")), mlopsdsl=tool_install(github.get("mlopsdsl")),
             install=tuple(github.get("install") or ()),
             test=tuple(github.get("test") or ()), runs_on=setting(github, "ci.github.runs_on"),
+            env=tuple(lower_env(self, ("ci", "github", "env"), github.get("env") or {})),
             train_on_branch=train.get("on_branch"), train_environment=train.get("environment"),
             deploy_environments=tuple(deploy.get("environments") or ()),
             retrain_schedule=cron_fields(retrain["schedule"]) if "schedule" in retrain else None,

@@ -367,6 +367,7 @@ class GitHubCI(_IR):
     mlopsdsl: Optional[ToolInstall] = None
     install: tuple[str, ...] = ()
     test: tuple[str, ...] = ()
+    env: tuple[EnvVar, ...] = ()  # the install and test commands' environment (secrets by name)
     runs_on: str = default("ci.github.runs_on")
     train_on_branch: Optional[str] = None
     train_environment: Optional[str] = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mlopsdsl.language import steps
 from mlopsdsl.language.formats import fmt
 from mlopsdsl.language.table import BOOL, STRING, TEXT, Def, Field, Section, enum, front_end, list_of, map_of, ref
 
@@ -56,6 +57,11 @@ GITHUB = Section("GitHub Actions", fields={
                      docs_type="list of commands"),
     "test": Field(list_of(TEXT), "Commands that run the tests.", "GitHubCI.test", docs_type="list of commands",
                   schema={"examples": [["pytest -q"]]}),
+    "env": Field(steps.ENV, "Environment variables of the `install` and `test` commands (and only those): text, "
+                            "or `${{ secrets.NAME }}` for the repository secret `NAME` in upper case (a `dvc pull` "
+                            "credential). GitHub gives no secret to a pull request from a fork.", "GitHubCI.env",
+                 context="ci_env", docs_type="map NAME -> text",
+                 schema={"examples": [{"AWS_SECRET_ACCESS_KEY": "${{ secrets.dvc_secret_key }}"}]}),
     "runs_on": Field(TEXT, "The runner label.", "GitHubCI.runs_on", default="ubuntu-latest"),
     "train": Field(Section("Train", fields={
         "on_branch": Field(TEXT, "Train on pushes to this branch.", "GitHubCI.train_on_branch"),

@@ -16,7 +16,7 @@ import shlex
 from typing import Any, Callable
 
 from mlopsdsl.backends.github.pins import uses
-from mlopsdsl.backends.github.shell import Context, Env, Script, run_step, spec_text, user_command
+from mlopsdsl.backends.github.shell import Context, Env, Script, Secret, run_step, spec_text, user_command
 from mlopsdsl.ir import Environment, GitHubCI, Project, ToolInstall
 
 __all__ = ["CI_JOBS", "checkout", "ci_jobs", "compile_step", "install_mlopsdsl", "job", "setup_python",
@@ -133,7 +133,8 @@ def ci_jobs(project: Project, report: Report, *, cache: bool = False) -> dict[st
     ci = project.ci
     assert ci is not None and ci.mlopsdsl is not None
     out: dict[str, dict[str, Any]] = {}
-    commands = _commands("Install", ci.install, report) + _commands("Test", ci.test, report)
+    env = command_env(ci, report)
+    commands = _commands("Install", ci.install, report, env) + _commands("Test", ci.test, report, env)
     if commands:
         steps = [checkout(), setup_python(ci.python, cache_files(ci) if cache else ()), *commands]
         out["test"] = job("Test", ci.runs_on, steps, timeout=30)
@@ -146,7 +147,30 @@ def ci_jobs(project: Project, report: Report, *, cache: bool = False) -> dict[st
     return out
 
 
-def _commands(kind: str, commands: tuple[str, ...], report: Report) -> list[dict[str, Any]]:
+def github_secret(name: str) -> str:
+    """The repository secret a spec's `secrets.name` reads: GitHub keeps secret names in upper case."""
+    return name.upper()
+
+
+def command_env(ci: GitHubCI, report: Report) -> dict[str, str]:
+    """`ci.github.env` as the `env:` of the install and test steps: text, or a secret by name."""
+    env = Env()
+    for var in ci.env:
+        try:
+            if var.secret:
+                env.bind(var.name, Secret(github_secret(var.secret)))
+            elif isinstance(var.value, str):
+                env.bind(var.name, var.value)
+            else:
+                report(f"a run-time value in ci.github.env.{var.name}", "CI has no pipeline run: use text, "
+                       "metadata or a secret")
+        except ValueError:
+            report(f"the variable name ci.github.env.{var.name}", "GitHub steps take upper-case names "
+                   "([A-Z][A-Z0-9_]*) and reserve GITHUB_* and RUNNER_*")
+    return env.as_dict()
+
+
+def _commands(kind: str, commands: tuple[str, ...], report: Report, env: dict[str, str]) -> list[dict[str, Any]]:
     steps = []
     for i, command in enumerate(commands, 1):
         text = user_command(command)
@@ -157,5 +181,8 @@ def _commands(kind: str, commands: tuple[str, ...], report: Report) -> list[dict
             continue
         first = text.strip().splitlines()[0] if text.strip() else text
         name = first if len(first) <= 60 else first[:57] + "..."
-        steps.append({"name": spec_text(f"{kind}: {name}"), "run": text})
+        step: dict[str, Any] = {"name": spec_text(f"{kind}: {name}")}
+        if env:
+            step["env"] = dict(env)
+        steps.append({**step, "run": text})
     return steps

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from mlopsdsl.backends import events
 from mlopsdsl.backends.base import Artifact, setup_note
-from mlopsdsl.backends.github import deploy, retrain, train
+from mlopsdsl.backends.github import deploy, jobs, retrain, train
 from mlopsdsl.backends.github.deploy import KUBECONFIG, PROMETHEUS_TOKEN
 from mlopsdsl.ir import Project
 
@@ -70,6 +70,11 @@ def checklist(project: Project) -> list[str]:
                      "requirement for repository_dispatch), stored where the monitoring output expects it.")
     if project.ci.install or project.ci.test:
         items.append("CI runs the spec's install and test commands as written, from the repository root.")
+        for var in project.ci.env:
+            if var.secret:
+                items.append(f"Repository secret `{jobs.github_secret(var.secret)}`: the install and test commands "
+                             f"read it as `{var.name}` (`ci.github.env`). GitHub gives it to pushes and pull "
+                             "requests from this repository, never to a pull request from a fork.")
     return items
 
 
