@@ -137,6 +137,26 @@ def test_no_training_when_the_tests_fail(tmp_path, served_wheel):
     assert not [r for r in run.lines("kfp-requests.jsonl") if r["method"] == "POST"]  # nothing submitted
 
 
+def test_a_drift_dispatch_retrains_in_the_environment_that_drifted(tmp_path, served_wheel):
+    # the drift job of staging dispatches `environment: staging`: staging retrains, production does not
+    # (its KFP host here is a closed port, so a production submission would fail the run)
+    (tmp_path / "state").mkdir()
+    with h.stand_in(h.MOCK_KFP, tmp_path / "state") as kfp:
+        repo = make_repository(tmp_path, "churn", served_wheel, lambda text: text.replace(
+            "kfp_host: https://kfp.staging.acme.example", f"kfp_host: {kfp}").replace(
+            "kfp_host: https://kfp.acme.example", "kfp_host: http://127.0.0.1:9"))
+        repo.secrets["KFP_TOKEN"] = "kfp-token"
+        payload = {"action": "mlopsdsl-retrain-churn", "client_payload": {"environment": "staging"}}
+        run = repo.act("repository_dispatch", "churn-retrain.yml", payload=payload)
+    assert run.code == 0, run.output[-4000:]
+    posts = [r for r in run.lines("kfp-requests.jsonl") if r["method"] == "POST" and "/runs" in r["path"]]
+    assert len(posts) == 1
+    jobs = {line[1:].split("]")[0].split("/", 1)[1].strip() for line in run.output.splitlines()
+            if line.startswith("[churn retrain/") and line.rstrip().endswith("Job succeeded")}
+    assert jobs == {"Test", "Validate the spec", "Retrain in staging"}  # production's job never ran
+    assert posts[0]["authorization"] == "Bearer kfp-token"
+
+
 # --- deploy: rollouts against the KServe stand-in ----------------------------------------------------
 def new_version(text: str) -> str:
     """The same spec one version later: a new storage URI and version label, so a new revision."""
