@@ -199,6 +199,9 @@ def test_minimal_runs_end_to_end_with_a_model_and_its_mlflow_records(tmp_path) -
 
 @pytest.mark.slow
 def test_churn_runs_end_to_end_and_its_gate_takes_both_branches(tmp_path) -> None:
+    """churn's `--env local` keeps `tune` with `engine: optuna`: train-search runs 4 trials of the
+    real XGBoost training, train refits with the best trial's values, tuning_report (the fan-in)
+    reads every trial, and the gate takes both branches."""
     churn = project_copy("churn", tmp_path)
     run_module(churn, "churn.export", "data/raw", "--days", "3")
     code, out, err = mlopsdsl_run(churn, "run", "churn.yaml", "--env", "local", "-p", "min_accuracy=0.8")
@@ -213,6 +216,29 @@ def test_churn_runs_end_to_end_and_its_gate_takes_both_branches(tmp_path) -> Non
     tracked = tracked_metrics(churn, "train")
     assert tracked["cv_auc"][-1] > 0.6 and len(tracked["train_logloss"]) == 5  # 4 Optuna trials, the refit
 
+    steps = passed["steps"]
+    search = steps["train-search"]
+    trials = json.loads(search["outputs"]["trials"])
+    assert [t["number"] for t in trials] == [0, 1, 2, 3] and {t["state"] for t in trials} == {"COMPLETE"}
+    assert len({(t["params"]["learning_rate"], t["params"]["max_depth"]) for t in trials}) == 4
+    best = max(trials, key=lambda t: t["value"])
+    assert best["value"] == max(t["metrics"]["auc"] for t in trials) > 0.6
+    assert float(search["outputs"]["best_learning_rate"]) == best["params"]["learning_rate"]
+    assert int(search["outputs"]["best_max_depth"]) == best["params"]["max_depth"]
+    assert float(search["outputs"]["best_auc"]) == best["value"]
+    # the refit trained with the best trial's values: its tuned parameters read the search's outputs
+    refit = steps["train"]
+    assert refit["inputs"]["train-search__best_learning_rate"] == best["params"]["learning_rate"]
+    assert refit["inputs"]["train-search__best_max_depth"] == best["params"]["max_depth"]
+    assert refit["outputs"]["validation__auc"] == pytest.approx(best["value"], rel=1e-6)  # and found its AUC again
+
+    fan_in = steps["tuning-report"]
+    assert json.loads(fan_in["inputs"]["trials"]) == trials  # the fan-in step's input lists every trial
+    report = Path(fan_in["outputs"]["report"]).read_text()
+    assert report.count("| COMPLETE |") == 4
+    first = report.splitlines()[4]  # best first, under the title, a blank line and the table head
+    assert first.startswith(f"| {best['number']} | {best['params']['learning_rate']} | {best['params']['max_depth']} |")
+
     # the same project above the model's accuracy: the gate holds it back, the exit handler still runs
     code, out, err = mlopsdsl_run(churn, "run", "churn.yaml", "--env", "local", "-p", "min_accuracy=0.99")
     assert code == 0, out + err
@@ -220,4 +246,3 @@ def test_churn_runs_end_to_end_and_its_gate_takes_both_branches(tmp_path) -> Non
     assert held["status"] == "succeeded" and "? condition-register: skipped" in err
     assert held["steps"].get("register", {}).get("status") != "succeeded"
     assert held["steps"]["on-exit"]["status"] == "succeeded"
-    assert registered_versions(churn, "churn-classifier") == [1]
