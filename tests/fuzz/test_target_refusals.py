@@ -1,9 +1,8 @@
 """Specs `validate` passes and `compile` refuses for a built-in target (found by the fuzz campaign).
 
-Each is a target's own refusal: issue 14 moves them into the backends (`Backend.check`),
-which `validate` runs. Those not moved yet are strict xfails (NOT_CHECKED_YET), so the day
-validate reports one its test fails and the mark must go (the campaign counts them as
-validate-clean-but-compile-fails meanwhile).
+Each is a target's own refusal, made where the target builds the construct; its
+`Backend.check` builds the same parts (and drops them), so `validate`, which runs the
+built-in targets' checks, reports each one, and `compile` still refuses it.
 """
 
 from __future__ import annotations
@@ -50,15 +49,7 @@ def test_compile_refuses_it(tmp_path, name):
     assert not output.ok, f"{name}: compile no longer refuses it"
 
 
-NOT_CHECKED_YET = {
-    "kubeflow: a run-time value in an env value (MLD701)",
-    "github: `${{` in a parameter's choices (MLD701)",
-    "monitoring: an alert on serving.* without `serving:` (MLD701)",
-}
-_PENDING = pytest.mark.xfail(strict=True, reason="a target refusal validate does not run yet: Backend.check (issue 14)")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=[_PENDING] if n in NOT_CHECKED_YET else []) for n in CASES])
+@pytest.mark.parametrize("name", CASES)
 def test_validate_reports_what_compile_refuses(tmp_path, name):
     result = validate_file(_spec(tmp_path, CASES[name]))
     assert not result.ok

@@ -38,6 +38,7 @@ class GitHubBackend(Backend):
     }
 
     def check(self, project: Project) -> None:
+        start = len(self.diagnostics)
         serving = project.serving
         if serving is not None and serving.protocol == "grpc-v2" and serving.rollout.no_traffic.action == "probe":
             self.warn(codes.NO_TRAFFIC_PROBE, "the deploy workflow's no-traffic probe posts JSON over REST, and "
@@ -58,11 +59,22 @@ class GitHubBackend(Backend):
             self.warn(codes.CI_ENVIRONMENT_NEEDS_HOST, f"the train workflow submits to environment '{train.name}', "
                       "which has no kfp_host", project.locate("ci", "github", "train", "environment"),
                       f"add `kfp_host:` to environments.{train.name}")
+        # What a workflow cannot express (`${{` in a dispatch input, a branch...) is found by building
+        # them, as compile does (when it would: nothing refused above); the documents are dropped.
+        if not any(d.is_error for d in self.diagnostics[start:]):
+            self._documents(independent_of_env(project))
 
     def compile(self, project: Project) -> list[Artifact]:
         project = independent_of_env(project)
         if project.ci is None or project.ci.mlopsdsl is None:  # refused by `check`
             return []
+        documents = self._documents(project)
+        artifacts = [self._workflow(project, name, doc) for name, doc in documents.items() if doc is not None]
+        artifacts.append(setup.note(project, self.checklist(project)))
+        return artifacts
+
+    def _documents(self, project: Project) -> dict[str, dict[str, Any] | None]:
+        """The workflows as documents; what they cannot express is reported (`check` runs this too)."""
         reported: set[str] = set()
 
         def report(feature: str, hint: str) -> None:
@@ -78,10 +90,7 @@ class GitHubBackend(Backend):
             documents["deploy"] = deploy.build_deploy(project, report)
         if retrain.wanted(project):
             documents["retrain"] = retrain.build_retrain(project, report)
-
-        artifacts = [self._workflow(project, name, doc) for name, doc in documents.items() if doc is not None]
-        artifacts.append(setup.note(project, self.checklist(project)))
-        return artifacts
+        return documents
 
     def next_steps(self, project: Project) -> list[str]:
         return self.checklist(project)

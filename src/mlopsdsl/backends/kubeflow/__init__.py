@@ -49,6 +49,14 @@ class KubeflowBackend(Backend):
         topology.check_task_names(project, self.warn)
         expanded = tuning.expand(project) if any(s.tune is not None for s in pipeline.steps) else pipeline
         topology.check(expanded, self._refuse)
+        # What a step's component cannot carry (a run-time value in `env`, an expression `run` cannot
+        # place) is found by building it, as compile does; the parts are dropped.
+        tracking, sources = _tracking_env(project.tracking), {d.name: d for d in project.data}
+        for step in expanded.steps:
+            try:
+                build_step(step, f"exec-{step.name}", tracking, data.uri_only_inputs(step, sources))
+            except StepError as exc:
+                self.unsupported(str(exc), step.span)
 
     def compile(self, project: Project) -> list[Artifact]:
         pipeline = project.pipeline

@@ -47,6 +47,13 @@ class MonitoringBackend(Backend):
 
     def check(self, project: Project) -> None:
         checks.check(project, self.warn)
+        if project.monitoring is not None:  # what PromQL cannot say is found by compiling each alert
+            ctx = promql.context_for(project, sources=self.sources)
+            for alert in project.monitoring.alerts:
+                try:
+                    rules.compile_alert(alert, ctx)
+                except promql.Unsupported as exc:
+                    self.refuse(exc, f"alert '{alert.name}'", alert.span)
 
     def compile(self, project: Project) -> list[Artifact]:
         mon = project.monitoring
