@@ -153,3 +153,47 @@ def test_compile_catches_what_reaches_the_output_another_way(tmp_path, capsys):
                          "spec.yaml")
     assert sorted(d.code.code for d in found) == ["MLD116", "MLD645"]
     assert all(re.match(r"kserve/x\.yaml would hold", d.message) for d in found)
+
+
+
+def _planted(data, shapes):
+    """`data` with every string value and mapping key replaced by a numbered credential (the shapes in
+    turn). Returns it and {(path in the new document, at the key): shape}."""
+    names, planted = list(shapes), {}
+
+    def plant(path: tuple, key: bool) -> str:
+        shape = names[len(planted) % len(names)]
+        text = f"{len(planted)} {shapes[shape]}"  # numbered: the keys of one mapping stay distinct
+        planted[(path + (text,) if key else path, key)] = shape
+        return text
+
+    def walk(value, path):
+        if isinstance(value, dict):
+            out = {}
+            for item in value.values():
+                key = plant(path, key=True)
+                out[key] = walk(item, path + (key,))
+            return out
+        if isinstance(value, list):
+            return [walk(item, path + (i,)) for i, item in enumerate(value)]
+        return plant(path, key=False) if isinstance(value, str) else value
+
+    return walk(data, ()), planted
+
+
+@pytest.mark.parametrize("file", ["churn/churn.yaml", "churn/components/register.yaml"])
+def test_every_shape_is_caught_in_every_field_and_key_of_a_shipped_spec(tmp_path, file):
+    # Every string value and every key of a shipped file holds a credential. The schema refuses most
+    # of the result (a credential is no task, no step name): the scan must still name each place.
+    import yaml
+
+    original = yaml.safe_load((EXAMPLES / file).read_text(encoding="utf-8"))
+    data, planted = _planted(original, SHAPES)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    found = {(tuple(d.path), d.message.startswith("this key")) for d in check_file(str(spec)).diagnostics
+             if d.code.code == "MLD645"}
+    assert set(planted.values()) == set(SHAPES) and sum(key for _, key in planted) > 20
+    missed = sorted(f"{shape} at {'the key ' if key else ''}{'.'.join(map(str, path))}"
+                    for (path, key), shape in planted.items() if (path, key) not in found)
+    assert missed == [], f"{len(missed)} of {len(planted)} places not reported"
