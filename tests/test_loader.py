@@ -151,6 +151,16 @@ def test_aliases_within_budget_are_fine():
     assert diagnostics == [] and data == {"base": {"cpu": 1}, "step": {"cpu": 1}}
 
 
+def test_a_large_string_aliased_many_times_stops_at_the_byte_budget():
+    # 400 aliases are few nodes, but each copies 1 MB into the output: 400 MB from a 1 MB file.
+    text = "big: &s " + "x" * 1_000_000 + "\nrefs: [" + ", ".join(["*s"] * 400) + "]\n"
+    d = only(load(text)[1], "MLD111")
+    assert f"{Limits().max_alias_bytes:,} characters" in d.message and d.path[0] == "refs"
+    data, diagnostics = load("big: &s " + "x" * 1000 + "\nrefs: [" + ", ".join(["*s"] * 400) + "]\n")
+    assert diagnostics == [] and len(data["refs"]) == 400  # 400 kB of copies: within the budget
+    assert only(load(text, Limits(max_alias_bytes=5_000_000))[1], "MLD111").path == ("refs", 5)  # 5 copies fit
+
+
 @pytest.mark.parametrize("opener", ["[", "{a: "])
 def test_deep_nesting_is_refused_without_composing(opener, monkeypatch):
     # 100k levels would overflow libyaml's recursive composer; the pre-scan must stop first.

@@ -78,11 +78,14 @@ class Limits:
     max_bytes: int = DEFAULT_MAX_BYTES
     max_depth: int = 64
     max_alias_nodes: int = 10_000  # nodes produced by expanding aliases, in all
+    # text produced by expanding aliases, in all: a few nodes can carry a large string to every place
+    # that names it, and each place is written out (one 1 MB string aliased 400 times: 400 MB of output)
+    max_alias_bytes: int = DEFAULT_MAX_BYTES
 
     @classmethod
     def from_env(cls) -> "Limits":
         raw = os.environ.get("MLOPSDSL_MAX_BYTES")
-        return cls(max_bytes=int(raw)) if raw and raw.isdigit() else cls()
+        return cls(max_bytes=int(raw), max_alias_bytes=int(raw)) if raw and raw.isdigit() else cls()
 
 
 @dataclass
@@ -389,6 +392,7 @@ class _Walker:
     _seen: set[int] = field(default_factory=set)
     out_of_range: list[Path] = field(default_factory=list)
     _alias_nodes: int = 0
+    _alias_bytes: int = 0
     _in_alias: int = 0
 
     anchors: bool = True  # False when the text has no '&': no anchor, so no alias can occur
@@ -442,6 +446,15 @@ class _Walker:
         if not ours:
             self._tag_error(node, path)
         if isinstance(node, yaml.ScalarNode):
+            if self._in_alias:
+                self._alias_bytes += len(node.value)
+                if self._alias_bytes > self.limits.max_alias_bytes:
+                    raise _Blocker(Diagnostic(
+                        codes.ALIAS_BUDGET,
+                        f"aliases expand to more than {self.limits.max_alias_bytes:,} characters of text",
+                        _span(self.name, node), path,
+                        hint="each alias copies its anchor's text into the output; write the value once "
+                             "(`defaults:`, a component) or raise MLOPSDSL_MAX_BYTES"))
             self._nodes[path] = NodeInfo.from_marks(self.name, node.start_mark, node.end_mark, key_node,
                                                     node.style or "")
             if self.unsafe and first_unsafe(node.value) is not None:
