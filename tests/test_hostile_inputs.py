@@ -253,3 +253,17 @@ def test_validate_reports_what_patches_would_do_to_the_output(capsys, tmp_path, 
     patches = text[:text.index("\npatches:")].count("\n") + 2
     line = int(re.search(r"churn\.yaml:(\d+):\d+", output).group(1))
     assert patches < line <= text[:text.index(old)].count("\n") + 1 and len(output) < 1000, output
+
+
+def test_constant_env_values_and_inputs_compile_as_their_text(capsys, tmp_path):
+    # `${{ 2.5 }}` in env is known now (kubeflow refused it as a run-time value); a constant list given
+    # as an input is one literal (kubeflow's DAG met a list expression and raised)
+    outputs = "      outputs: {table: Dataset}      # a file the next steps can consume"
+    spec = _spec(tmp_path, (outputs, outputs + '\n      env: {RATE: "${{ 2.5 }}"}'
+                                                '\n      inputs: {sizes: "${{ [1, 2] }}"}'))
+    assert run(capsys, "validate", spec) == (0, "")
+    code, output = run(capsys, "compile", spec, "--out", str(tmp_path / "out"), "--target", "kubeflow")
+    assert code == 0, output
+    pipeline = (tmp_path / "out" / "kubeflow" / "pipeline.yaml").read_text()
+    assert '- name: RATE\n          value: "2.5"\n' in pipeline
+    assert "sizes:\n              runtimeValue:\n                constant:\n                - 1\n                - 2\n" in pipeline

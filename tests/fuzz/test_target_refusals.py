@@ -53,3 +53,12 @@ def test_compile_refuses_it(tmp_path, name):
 def test_validate_reports_what_compile_refuses(tmp_path, name):
     result = validate_file(_spec(tmp_path, CASES[name]))
     assert not result.ok
+
+
+def test_the_exit_handler_is_checked_as_the_steps_are(tmp_path):
+    spec = example_with(tmp_path, ('SLACK_WEBHOOK_URL: "${{ secrets.slack_webhook }}"',
+                                   'SLACK_WEBHOOK_URL: "${{ secrets.slack_webhook }}"\n      DEPTH: "${{ params.max_depth }}"'),
+                        example="churn/churn.yaml")
+    (tmp_path / "components").symlink_to(EXAMPLES / "churn" / "components")
+    found = [d for d in validate_file(spec).diagnostics if d.is_error]
+    assert [(d.code.code, "environment variable 'DEPTH'" in d.message) for d in found] == [("MLD701", True)], found

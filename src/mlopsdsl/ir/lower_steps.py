@@ -87,6 +87,8 @@ def _inputs(low, step: StepDecl) -> list[m.Input]:
             lowered = Lit(value=low.plain(path, raw), type="str")
         elif isinstance(lowered, str) or not hasattr(lowered, "kind"):
             lowered = literal(lowered)
+        elif isinstance(lowered, ListExpr) and all(isinstance(i, Lit) for i in lowered.items):
+            lowered = Lit(value=[i.value for i in lowered.items], type=lowered.type)  # a constant: one literal
         out.append(m.Input(name=name, type=type_name(types[name]) if name in types else lowered.type,
                            source=lowered))
     return out
@@ -126,6 +128,8 @@ def lower_env(low, base, env: dict[str, Any]) -> list[m.EnvVar]:
             out.append(m.EnvVar(name=name, secret=lowered.name))
         elif isinstance(lowered, (str, Template)):
             out.append(m.EnvVar(name=name, value=lowered))
+        elif constant_text(lowered) is not None:  # `${{ 2.5 }}`, `${{ [1, 2] }}`: known now, plain text
+            out.append(m.EnvVar(name=name, value=constant_text(lowered)))
         elif hasattr(lowered, "kind"):  # a whole-value expression: spliced as text
             out.append(m.EnvVar(name=name, value=Template(parts=(lowered,))))
         else:

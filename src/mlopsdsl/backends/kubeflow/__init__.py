@@ -52,9 +52,11 @@ class KubeflowBackend(Backend):
         # What a step's component cannot carry (a run-time value in `env`, an expression `run` cannot
         # place) is found by building it, as compile does; the parts are dropped.
         tracking, sources = _tracking_env(project.tracking), {d.name: d for d in project.data}
-        for step in expanded.steps:
+        exit_step = [pipeline.on_exit] if pipeline.on_exit is not None else []
+        for step in (*expanded.steps, *exit_step):
             try:
-                build_step(step, f"exec-{step.name}", tracking, data.uri_only_inputs(step, sources))
+                uri_inputs = data.uri_only_inputs(step, sources) if step not in exit_step else {}
+                build_step(step, f"exec-{step.name}", tracking, uri_inputs)
             except StepError as exc:
                 self.unsupported(str(exc), step.span)
 
