@@ -154,6 +154,7 @@ TUNE_COUNTS = _code("MLD623", "tune-counts", "`parallel` or `max_failed` is more
 TUNE_GRID = _code("MLD624", "tune-grid", "Grid search needs a `step` for every float dimension, and no more `trials` than combinations.")
 TUNE_PARAM_UNUSED = _code("MLD625", "tune-param-unused", "`tune` varies a parameter the step's `run` never reads: every trial would run the same command.", W)
 DISTRIBUTED_OPTION = _code("MLD626", "distributed-option", "A `distributed:` option that the chosen framework does not take.")
+TORCHRUN_MISSING = _code("MLD627", "pytorch-without-torchrun", "A `framework: pytorch` step runs `python` directly: Kubeflow Trainer configures torchrun (its `PET_*` variables), so each worker would train alone.", W)
 
 # --- 67x, 80x-82x pipelines that run (issue 15): checks of what a run needs, `mlopsdsl run` ---------
 PARAM_NEEDS_DEFAULT = _code("MLD670", "param-needs-default", "A parameter has no default, but an automatic trigger (push, schedule, drift retrain) starts the pipeline with no value for it.")
