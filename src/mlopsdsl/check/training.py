@@ -8,7 +8,6 @@ otherwise refuse at run time, after the pipeline has started: said here with the
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 from mlopsdsl.check.context import CheckContext, did_you_mean, known
@@ -21,7 +20,6 @@ SPACE_KINDS = ("uniform", "loguniform", "int", "choice")
 # search kind -> the parameter types it can vary
 KIND_TYPES = {"uniform": ("float",), "loguniform": ("float",), "int": ("int",), "choice": ("int", "float", "str", "bool")}
 RAY_ONLY = ("ray",)
-PYTHON = re.compile(r"(.*/)?python(3(\.\d+)?)?")
 
 
 def check_training(ctx: CheckContext, symbols: Symbols, exprs: ExprTable) -> None:
@@ -43,20 +41,6 @@ def _distributed(ctx: CheckContext, step: StepDecl) -> None:
         ctx.error(codes.DISTRIBUTED_OPTION, "Ray schedules its own processes: `procs_per_worker` has no meaning "
                   "for `framework: ray`", path + ("procs_per_worker",), key=True,
                   hint="size the workers with the step's `resources`")
-    run = step.data.get("run")
-    if framework == "pytorch" and _bare_python(run):
-        # Trainer's torch plugin sets only torchrun's PET_* variables (nodes, rank, master); RANK and
-        # WORLD_SIZE come from torchrun, so without it every worker trains a model of its own.
-        ctx.warning(codes.TORCHRUN_MISSING, f"`{run[0]}` on a `framework: pytorch` step: Kubeflow Trainer sets "
-                    "torchrun's settings (`PET_*`), not `RANK`/`WORLD_SIZE`, so each of the workers would train "
-                    "alone", step.path + ("run", 0), hint=f"start it with torchrun: `[torchrun, {', '.join(map(str, run[1:3]))}, ...]`")
-
-
-def _bare_python(run: Any) -> bool:
-    """`python ...`, but not `python -m torch.distributed.run` (torchrun's module)."""
-    if not isinstance(run, list) or not run or not isinstance(run[0], str) or not PYTHON.fullmatch(run[0]):
-        return False
-    return run[1:3] != ["-m", "torch.distributed.run"]
 
 
 def space_kind(space: dict[str, Any]) -> str | None:

@@ -47,6 +47,12 @@ class KubeflowBackend(Backend):
         if pipeline is None:
             return
         topology.check_task_names(project, self.warn)
+        for step in pipeline.steps:
+            if launched.bare_python(step):
+                self.warn(codes.TORCHRUN_MISSING, f"`{step.command[0]}` on a `framework: pytorch` step: Kubeflow "
+                          "Trainer sets torchrun's settings (`PET_*`), not `RANK`/`WORLD_SIZE`, so each worker "
+                          "would train alone", project.locate("pipeline", "steps", step.name, "run", 0),
+                          "start `run` with torchrun: `[torchrun, -m, your.module, ...]`")
         expanded = tuning.expand(project) if any(s.tune is not None for s in pipeline.steps) else pipeline
         topology.check(expanded, self._refuse)
         # What a step's component cannot carry (a run-time value in `env`, an expression `run` cannot

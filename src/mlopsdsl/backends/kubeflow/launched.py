@@ -15,6 +15,7 @@ volumes, which are each worker's.
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -28,6 +29,18 @@ from .platform import node_labels, pod_volumes, secret_object
 LAUNCHER_IMAGE = "python:3.12-slim"  # the launcher needs the standard library only
 POLL_SECONDS = 15
 MANIFEST_FLAG = "--manifest"  # the launcher argument that carries the job, as JSON
+PYTHON = re.compile(r"(.*/)?python(3(\.\d+)?)?")
+
+
+def bare_python(step: Step) -> bool:
+    """A `framework: pytorch` step whose `run` is `python ...`, not torchrun (nor its module
+    `python -m torch.distributed.run`): the torch-distributed runtime sets only torchrun's `PET_*`
+    variables (pkg/runtime/framework/plugins/torch of Trainer v2.3), so each node would train alone."""
+    command = step.command
+    if step.distributed is None or step.distributed.framework != "pytorch" or not command \
+            or not isinstance(command[0], str):
+        return False
+    return bool(PYTHON.fullmatch(command[0])) and list(command[1:3]) != ["-m", "torch.distributed.run"]
 
 
 @cache
