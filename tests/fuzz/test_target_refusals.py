@@ -22,8 +22,8 @@ CASES = {
         ("  version: 0.1.0\n", "  version: 0.1.0\nparams:\n  lr: {type: float, default: 0.1}\n"),
         (PREPARE_OUTPUTS, PREPARE_OUTPUTS + '\n      env: {LR: "${{ params.lr }}"}')),
     "github: `${{` in a parameter's choices (MLD701)": (
-        ("choices: [resnet50, efficientnet_b3, convnext_tiny]",
-         "choices: [resnet50, '${{ metadata.version }}', convnext_tiny]"), VISION),
+        ("choices: [tiny, resnet50, efficientnet_b3, convnext_tiny]",
+         "choices: [tiny, resnet50, '${{ metadata.version }}', convnext_tiny]"), VISION),
     "monitoring: an alert on serving.* without `serving:` (MLD701)": (
         (MINIMAL[MINIMAL.index("serving:\n"):MINIMAL.index("monitoring:\n")], ""),),
     "kubeflow: a step reads an output of a `when` step under the same condition (MLD707)": (
