@@ -78,7 +78,7 @@ def test_generated_tests_pass(tmp_path, mode):
     files = compile_to(churn(mode), tmp_path)
     tests = sorted(p for p in files if p.startswith("monitoring/tests/"))
     assert [Path(p).name for p in tests] == ["FeatureDrift.yaml", "HighErrorRate.yaml", "HighLatency.yaml",
-                                             "SlowAndBusy.yaml"]
+                                             "SlowAndBusy.yaml", "recording-rules.yaml"]
     result = promtool_test(tmp_path / "monitoring" / "tests")
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -129,6 +129,18 @@ MUTATIONS = [
      "revision_request_latencies_bucket"),  # Knative < 1.19's name on a 1.19+ cluster
     ("knative-otel", "FeatureDrift", "> 0.2", "> 0.3"),  # the threshold moved
     ("knative-otel", "SlowAndBusy", ">= 5", "> 50"),
+    # recording rules no alert reads: per revision, replicas, drift per project
+    ("knative-otel", "recording-rules", "sum by (le, kn_revision_name)", "sum by (le)"),
+    ("knative-otel", "recording-rules", "sum by (kn_revision_name) (rate(kn_serving_invocation_duration_seconds_count"
+     '{k8s_namespace_name="ml-prod", kn_service_name="churn-api-predictor"}[5m]))\n',
+     'sum by (kn_revision_name) (rate(kn_serving_invocation_duration_seconds_count{k8s_namespace_name="ml-prod"}[5m]))\n'),
+    ("knative-otel", "recording-rules", '"churn-api-predictor(-default)?(-[0-9]+-deployment)?"', '"churn-api-.*"'),
+    ("knative-otel", "recording-rules", 'max(mlopsdsl_drift_score{namespace="ml-prod", project="churn"})',
+     'max(mlopsdsl_drift_score{namespace="ml-prod"})'),
+    ("knative-opencensus", "recording-rules", "sum by (le, revision_name) (rate(revision_request_latencies_bucket"
+     '{namespace_name="ml-prod", service_name="churn-api-predictor"}[5m]))) / 1000',
+     "sum by (le, revision_name) (rate(revision_request_latencies_bucket"
+     '{namespace_name="ml-prod", service_name="churn-api-predictor"}[5m])))'),
 ]
 
 
@@ -169,7 +181,19 @@ def test_each_knative_generation_passes_its_own_series_and_fails_the_other(tmp_p
         (out[name] / "rules.yaml").write_text(rules[other])
         for alert in ("HighLatency", "HighErrorRate"):
             result = promtool_test(out[name] / "tests", f"{alert}.yaml")
-            assert result.returncode != 0, f"{other} rules passed {name} series ({alert})"
+            # the firing case finds no alert; the pending, quiet and idle cases still hold
+            assert result.returncode == 1, f"{other} rules passed {name} series ({alert})"
+            output = result.stdout + result.stderr
+            failed = re.findall(r"name: ([^\n]*),\n\s*alertname: (\w+), time: [^,]*,\s*exp:\[.*?\],\s*got:\[\]",
+                                output, re.S)
+            assert failed == [(f"{alert}: fires past the threshold for longer than `for`", alert)], output
+        result = promtool_test(out[name] / "tests", "recording-rules.yaml")
+        expected = yaml.safe_load((out[name] / "tests" / "recording-rules.yaml").read_text())["tests"][0]
+        request_checks = [t for t in expected["promql_expr_test"] if re.search(r"requests|error_ratio|latency", t["expr"])]
+        assert len(request_checks) == 5 + 5 * 3  # 5 SLIs, then each for 2 revisions and their count
+        # every request SLI, service and revision, reads nothing; replicas and drift still do
+        output = result.stdout + result.stderr
+        assert result.returncode == 1 and output.count("got: nil") == len(request_checks), output
 
 
 # --- examples ----------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ Artifacts (under `monitoring/`):
                            without the Operator; what the tests load)
 - `tests/<Alert>.yaml`     promtool unit tests generated from each alert:
                            `promtool test rules monitoring/tests/*.yaml`
+- `tests/recording-rules.yaml` promtool tests of every recording rule: canary and stable sharing the
+                           traffic, and no traffic
 - `tests/rollout-gate.yaml` promtool tests of the deploy job's gate queries (gate.py) on a
                            canary/stable split, with and without traffic
 
@@ -26,7 +28,8 @@ from typing import ClassVar
 
 from mlopsdsl.backends import promql
 from mlopsdsl.backends.base import Artifact, Backend, codes, decide
-from mlopsdsl.backends.monitoring import alertmanager, checks, drift, gate_tests, grafana, metrics, rule_tests, rules, setup
+from mlopsdsl.backends.monitoring import (alertmanager, checks, drift, gate_tests, grafana, metrics,
+                                          recording_tests, rule_tests, rules, setup)
 from mlopsdsl.ir import Project
 
 __all__ = ["MonitoringBackend"]
@@ -82,6 +85,9 @@ class MonitoringBackend(Backend):
             test = rule_tests.alert_tests(case, ctx, project)
             if test is not None:
                 out.append(Artifact(f"monitoring/tests/{case.alert.name}.yaml", documents=(test,), header=header))
+        recorded = recording_tests.recording_tests(ctx, slis, mon.drift.features if mon.drift else ())
+        if recorded is not None and groups:
+            out.append(Artifact("monitoring/tests/recording-rules.yaml", documents=(recorded,), header=header))
         checks = gate_tests.gate_tests(project)
         if checks is not None:
             out.append(Artifact("monitoring/tests/rollout-gate.yaml", documents=(checks,), header=header))
