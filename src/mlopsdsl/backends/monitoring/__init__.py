@@ -88,9 +88,9 @@ class MonitoringBackend(Backend):
         recorded = recording_tests.recording_tests(ctx, slis, mon.drift.features if mon.drift else ())
         if recorded is not None and groups:
             out.append(Artifact("monitoring/tests/recording-rules.yaml", documents=(recorded,), header=header))
-        checks = gate_tests.gate_tests(project)
-        if checks is not None:
-            out.append(Artifact("monitoring/tests/rollout-gate.yaml", documents=(checks,), header=header))
+        gate_test = gate_tests.gate_tests(project)
+        if gate_test is not None:
+            out.append(Artifact("monitoring/tests/rollout-gate.yaml", documents=(gate_test,), header=header))
         out.append(Artifact("monitoring/alertmanager.yaml",
                             documents=(alertmanager.config(project, mon, ctx),), header=header))
         if mon.dashboards.enabled:
