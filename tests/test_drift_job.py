@@ -5,6 +5,7 @@ none on an unshifted one, pushes to a Pushgateway and dispatches a retrain namin
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import os
 import subprocess
@@ -68,12 +69,12 @@ def write_reference(path: Path, rows: list[dict]) -> None:
     pq.write_table(pa.Table.from_pylist(rows), path)
 
 
-def log_request(body: dict, n: int, at: datetime) -> dict:
+def log_request(body: dict, n: int, at: datetime, namespace: str = "ml-staging") -> dict:
     """One `LogRequest` as KServe's JSON marshaller stores it (pkg/logger/types.go)."""
-    return {"url": "http://churn-api-predictor.ml-staging/v2/models/churn-api/infer",
+    return {"url": f"http://churn-api-predictor.{namespace}/v2/models/churn-api/infer",
             "bytes": base64.b64encode(json.dumps(body).encode()).decode(), "contentType": "application/json",
             "reqType": "org.kubeflow.serving.inference.request", "id": f"req-{n:05d}",
-            "sourceUri": "http://localhost:9081/", "inferenceService": "churn-api", "namespace": "ml-staging",
+            "sourceUri": "http://localhost:9081/", "inferenceService": "churn-api", "namespace": namespace,
             "component": "predictor", "endpoint": "", "occurrenceTime": at.isoformat().replace("+00:00", "Z")}
 
 
@@ -85,13 +86,14 @@ def v2_body(rows: list[dict]) -> dict:
                        for c in COLUMNS]}
 
 
-def write_request_log(root: Path, rows: list[dict], batch: int = 25, *, old: int = 0) -> Path:
+def write_request_log(root: Path, rows: list[dict], batch: int = 25, *, old: int = 0,
+                      namespace: str = "ml-staging") -> Path:
     """Objects at <prefix>/<namespace>/<isvc>/<component>/<path>/<id>-request.json (store.go)."""
-    prefix = root / "logs" / "ml-staging" / "churn-api" / "predictor" / "mlopsdsl"
+    prefix = root / "logs" / namespace / "churn-api" / "predictor" / "mlopsdsl"
     prefix.mkdir(parents=True)
     for i in range(0, len(rows), batch):
         at = NOW - timedelta(minutes=30 + i)
-        records = [log_request(v2_body(rows[i:i + batch]), i, at)]
+        records = [log_request(v2_body(rows[i:i + batch]), i, at, namespace)]
         (prefix / f"req-{i:05d}-request.json").write_text(json.dumps(records[0] if i % 2 else records))
     for k in range(old):  # a day-old request: outside the window, not read
         stale = log_request(v2_body(churn_rows(5, 99, shifted=True)), 90000 + k, NOW - timedelta(days=3))
@@ -225,3 +227,34 @@ def test_a_declared_current_source_and_the_cli_flags(tmp_path, capsys):
     assert report["drifted"] == ["contract", "tenure"] and report["rows"] == {"reference": 500, "current": 300}
     assert job.Config.from_env({"PROJECT": "p", "METHOD": "psi", "THRESHOLD": "1", "FEATURES": "a",
                                 "REFERENCE_URI": "r", "CURRENT_URI": "c"}).current.uri == "c"
+
+
+def write_file(path: Path, rows: list[dict]) -> Path:
+    """A Parquet or CSV file of the rows, by the path's suffix."""
+    if path.suffix == ".parquet":
+        write_reference(path, rows)
+    else:
+        with path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize("reference,current", [("parquet", "csv"), ("csv", "parquet"), ("csv", "csv")])
+def test_files_of_either_format_shifted_is_drift_unshifted_is_not(tmp_path, capsys, reference, current):
+    from mlopsdsl.drift.__main__ import main
+
+    ref = write_file(tmp_path / f"reference.{reference}", churn_rows(1000, 1))
+    verdicts = {}
+    for name, rows in (("shifted", churn_rows(400, 7, shifted=True)), ("same", churn_rows(400, 8))):
+        live = write_file(tmp_path / f"{name}.{current}", rows)
+        code = main(["--project", "churn", "--method", "psi", "--threshold", "0.2",
+                     "--features", "tenure,monthly_charges,contract",
+                     "--feature-types", "tenure=int,monthly_charges=float,contract=category",
+                     "--reference", str(ref), "--current", str(live), "--no-push"], environ={})
+        assert code == 0
+        verdicts[name] = json.loads(capsys.readouterr().out)
+    assert verdicts["shifted"]["verdict"] == "drift" and verdicts["shifted"]["drifted"] == ["contract", "tenure"]
+    assert verdicts["same"]["verdict"] == "no drift" and verdicts["same"]["drifted"] == []
+    assert verdicts["shifted"]["rows"] == verdicts["same"]["rows"] == {"reference": 1000, "current": 400}
