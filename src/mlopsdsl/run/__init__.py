@@ -103,7 +103,9 @@ def cluster_only(project: Project) -> list[Diagnostic]:
         if what:
             found.append(_problem(codes.RUN_NEEDS_CLUSTER, f"step '{step.name}' launches {what}, which needs a "
                                   f"Kubernetes cluster; `mlopsdsl run` runs steps on this machine", project,
-                                  step.span, hint=f"run it with an environment that sets `pipeline.steps.{step.name}."
+                                  project.locate("pipeline", "steps", step.name,
+                                                 "distributed" if step.distributed else "tune", key=True),
+                                  hint=f"run it with an environment that sets `pipeline.steps.{step.name}."
                                   f"{'distributed' if step.distributed else 'tune'}: null`"
                                   + ("" if step.distributed else ", or use `tune: {engine: optuna}`")))
     return found
