@@ -267,3 +267,13 @@ def test_constant_env_values_and_inputs_compile_as_their_text(capsys, tmp_path):
     pipeline = (tmp_path / "out" / "kubeflow" / "pipeline.yaml").read_text()
     assert '- name: RATE\n          value: "2.5"\n' in pipeline
     assert "sizes:\n              runtimeValue:\n                constant:\n                - 1\n                - 2\n" in pipeline
+
+
+def test_serving_without_a_name_is_a_schema_error_not_a_crash(capsys, tmp_path):
+    spec = _spec(tmp_path, ("serving:\n  name: house-prices-api\n", "serving:\n"))
+    for command in ("validate", "compile"):
+        argv = [command, spec] + (["--out", str(tmp_path / "out")] if command == "compile" else [])
+        code, output = run(capsys, *argv)
+        assert code == 1 and "MLD202" in codes_in(output) and "missing required key 'name' in serving" in output
+        assert f"spec.yaml:{MINIMAL.splitlines().index('serving:') + 1}:1" in output
+    assert not (tmp_path / "out").exists()

@@ -80,7 +80,7 @@ ROLLOUT = Section("Rollout", fields={
 
 SERVING = Section("Serving", name="serving", fields={
     "name": Field(ref("dns1035_label"), "The InferenceService name (DNS-1035 label: starts with a letter).",
-                  "Serving.name"),
+                  "Serving.name", required=True),
     "model": Field(ref("expr"), "The model to serve: `${{ steps.S.outputs.O }}` of type `Model`.",
                    "Serving.model_step", context="serving_model",
                    schema={"examples": ["${{ steps.train.outputs.model }}"]}),
