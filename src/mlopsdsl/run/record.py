@@ -100,14 +100,17 @@ class RunRecord:
         self.save()
 
     def save(self) -> None:
-        data = {"id": self.id, "spec": self.spec, "env": self.env, "arguments": self.arguments,
-                "status": self.status, "started": self.started, "seconds": self.seconds,
-                "steps": {name: {k: v for k, v in vars(step).items()} for name, step in sorted(self.steps.items())}}
-        target = self.directory / "run.json"
-        temporary = target.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-        os.chmod(temporary, 0o600)
-        temporary.replace(target)
+        # Loop iterations finish on worker threads: one writer at a time, or two share the temporary
+        # file and the second rename finds it gone (seen in CI as a failed iteration).
+        with self._lock:
+            data = {"id": self.id, "spec": self.spec, "env": self.env, "arguments": self.arguments,
+                    "status": self.status, "started": self.started, "seconds": self.seconds,
+                    "steps": {name: dict(vars(step)) for name, step in sorted(self.steps.items())}}
+            target = self.directory / "run.json"
+            temporary = target.with_suffix(".json.tmp")
+            temporary.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+            os.chmod(temporary, 0o600)
+            temporary.replace(target)
 
 
 def list_runs(root: Path) -> list[dict[str, Any]]:
