@@ -96,7 +96,8 @@ class Backend:
     # The IR major version this backend reads; the registry refuses a mismatch.
     ir_major: ClassVar[int] = 1
     # What the target does with each field of the IR: "emit" (written), "unsupported" or
-    # "approximated" (reported when set: MLD701, MLD708), or "n/a: why" (it means nothing to this
+    # "approximated" (its `check` reports the field when set: MLD701, MLD708; the table itself
+    # reports nothing, it is what tests hold the target to), or "n/a: why" (it means nothing to this
     # target); a model's name alone ("Step": "n/a: ...") decides all its fields. Every built-in
     # target decides every field of `Step` and `Serving` (tests/test_field_decisions.py), so a new
     # field is an error until each target says what it does with it.
