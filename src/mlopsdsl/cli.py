@@ -49,6 +49,16 @@ def _environment_name(text: str) -> str:
     return text
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from mlopsdsl.diagnostics.render import FORMATS
 
@@ -107,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--containers", action="store_true", help="run the steps' images with docker or podman")
     p.add_argument("--runs-dir", default=".mlopsdsl/runs", metavar="DIR", help="where run records go")
     p.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
+    p.add_argument("-j", "--jobs", type=_positive_int, metavar="N",
+                   help="run up to N independent steps at a time (default: one per CPU; 1: one after another)")
     diagnostics_options(p)
 
     p = sub.add_parser("runs", help="list the records of `mlopsdsl run`")

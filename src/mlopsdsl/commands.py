@@ -213,7 +213,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERRORS
     request = runner.Request(spec=args.spec, env=args.env, params=args.param or [], runs_dir=Path(args.runs_dir),
                              cache=not args.no_cache, containers=args.containers, only=args.only,
-                             start=getattr(args, "from"), plain=args.plain)
+                             start=getattr(args, "from"), plain=args.plain,
+                             jobs=args.jobs)
     found, code = runner.run(result.ir, request)
     _emit(args, diagnostics + found, sources)
     return code

@@ -33,6 +33,7 @@ class Request:
     only: Optional[str] = None  # rerun this step alone, its inputs from the cache
     start: Optional[str] = None  # `--from`: rerun this step and everything after it
     plain: bool = False
+    jobs: Optional[int] = None  # steps at a time; None: one per CPU (schedule.default_jobs)
 
 
 def _problem(code, message: str, project: Project | None, span: Span | None = None, hint: str | None = None):
@@ -125,7 +126,7 @@ def run(project: Project, request: Request) -> tuple[list[Diagnostic], int]:
     import sys
 
     from mlopsdsl.backends.kubeflow import KubeflowBackend
-    from mlopsdsl.run import engine, progress, select
+    from mlopsdsl.run import engine, progress, schedule, select
     from mlopsdsl.run.record import RunRecord, _private_dir
 
     missing = engine.available()
@@ -158,11 +159,16 @@ def run(project: Project, request: Request) -> tuple[list[Diagnostic], int]:
     _private_dir(cache_root)
     record = RunRecord.create(request.runs_dir, request.spec, request.env, values)
     display = progress.display(plain=request.plain)
-    print(f"mlopsdsl run {record.id}: {project.name} ({len(project.pipeline.steps)} steps)", file=sys.stderr)
+    jobs = request.jobs or schedule.default_jobs()
+    print(f"mlopsdsl run {record.id}: {project.name} ({len(project.pipeline.steps)} steps, up to {jobs} at a time)",
+          file=sys.stderr)
     try:
         ok, outputs, failures = engine.execute(document, values, record, display, required=required,
                                                cache_root=cache_root if request.cache or required else None,
-                                               containers=request.containers)
+                                               containers=request.containers, jobs=jobs)
+    except KeyboardInterrupt:
+        record.finish("interrupted")  # the running steps were terminated; the exit handler did not run
+        raise
     finally:
         display.close()
     record.finish("succeeded" if ok else "failed")

@@ -16,8 +16,11 @@ components, so the adapter changes five things, each where kfp.local exposes it:
    process runs the code in the working tree rather than in an image, the step's own code: the
    files its command names and the package of `python -m PKG.MODULE` (see `code_digest`);
 5. each step's output goes to its own log file in the run record, and every start and finish is
-   reported to the progress display.
-kfp is imported only here, and only when `mlopsdsl run` runs (`pip install 'mlopsdsl[run]'`).
+   reported to the progress display;
+6. the tasks of a DAG start as soon as their upstream tasks have finished, at most `jobs` steps at
+   a time (schedule.py replaces kfp.local's one-at-a-time walk; each task is still kfp.local's).
+kfp is imported only here and in schedule.py, and only when `mlopsdsl run` runs
+(`pip install 'mlopsdsl[run]'`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import os
 import subprocess
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -58,7 +62,10 @@ def available() -> Optional[str]:
         import kfp.local  # noqa: F401
     except ImportError as exc:
         return exc.name or str(exc)
-    return None
+    from mlopsdsl.run import schedule
+
+    changed = schedule.drift()
+    return f"kfp 2.17 ({changed})" if changed else None
 
 
 def content_digest(path: str) -> str:
@@ -167,12 +174,21 @@ def _patch() -> None:
             if _CURRENT.attempts > 1:
                 log.write(f"\n--- attempt {_CURRENT.attempts} ---\n")
             log.flush()
-            return subprocess.run(full_command, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+            return _OBSERVER["scheduler"].spawn(full_command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     subprocess_task_handler.run_local_subprocess = run_logged
     execute = task_executor.execute_single_task
 
     def observed(task_name, task_spec, *args, **kwargs):
+        from kfp.local import status
+
+        scheduler = _OBSERVER["scheduler"]
+        with scheduler.slots:  # at most `jobs` steps at a time, however DAGs and loops nest
+            if not scheduler.may_start(task_spec):
+                return {}, status.Status.FAILURE  # queued before another step failed: never started
+            return recorded(task_name, task_spec, *args, **kwargs)
+
+    def recorded(task_name, task_spec, *args, **kwargs):
         from kfp.local.orchestrator.orchestrator_utils import OrchestratorUtils
 
         record: RunRecord = _OBSERVER["record"]
@@ -191,6 +207,7 @@ def _patch() -> None:
         try:
             outputs, status = execute(task_name, task_spec, *args, **kwargs)
         except StepFailed as exc:
+            _OBSERVER["scheduler"].stopping.set()
             step.status, step.seconds = "failed", round(time.time() - step.started, 3)
             _OBSERVER["failures"].append((step, exc.detail))
             notify("finish", step)
@@ -200,6 +217,7 @@ def _patch() -> None:
         step.status = ("cached" if step.cached else "succeeded") if ok else "failed"
         step.seconds, step.outputs = round(time.time() - step.started, 3), _plain(outputs or {})
         if not ok:
+            _OBSERVER["scheduler"].stopping.set()  # before the record says so: nothing new starts after it
             _OBSERVER["failures"].append((step, f"exited non-zero ({step.attempts} attempt(s))"))
         record.save()
         notify("finish", step)
@@ -251,26 +269,33 @@ def _cel_condition(condition: str, io_store) -> bool:
 
 
 def execute(document: dict, arguments: dict[str, Any], record: RunRecord, notify: Callable[..., None], *,
-            cache_root: Optional[Path], containers: bool = False, required: set[str] = frozenset()
-            ) -> tuple[bool, dict, list]:
-    """Run the PipelineSpec DOCUMENT; returns (succeeded, pipeline outputs, [(step, why)] failures)."""
+            cache_root: Optional[Path], containers: bool = False, required: set[str] = frozenset(),
+            jobs: int = 1) -> tuple[bool, dict, list]:
+    """Run the PipelineSpec DOCUMENT, up to JOBS steps at a time; returns (succeeded, pipeline
+    outputs, [(step, why)] failures). Ctrl-C terminates the running steps and propagates."""
     from google.protobuf import json_format
     from kfp import local
     from kfp.local import pipeline_orchestrator
     from kfp.pipeline_spec import pipeline_spec_pb2
 
+    from mlopsdsl.run import schedule
+
     _patch()
+    scheduler = schedule.Scheduler(jobs)
+    schedule.install(scheduler)
     spec = pipeline_spec_pb2.PipelineSpec()
     json_format.ParseDict(document, spec)
     _index_conditions(spec)
     failures: list = []
-    _OBSERVER.update(record=record, notify=notify, failures=failures, required=required)
+    _OBSERVER.update(record=record, notify=notify, failures=failures, required=required, scheduler=scheduler)
     runner = local.DockerRunner() if containers else local.SubprocessRunner(use_venv=False)
     local.init(runner=runner, pipeline_root=str(record.artifacts.resolve()), raise_on_error=True,
                enable_caching=cache_root is not None, cache_root=str(cache_root) if cache_root else None)
     logging.disable(logging.INFO)  # kfp.local narrates every task; the progress display does that here
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # and prints separators between them
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():  # and prints separators
+            # resources are a cluster's business (docs/run.md, Limits): not a warning per task
+            warnings.filterwarnings("ignore", message=r".*no effect in the current local runner")
             outputs = pipeline_orchestrator.run_local_pipeline(pipeline_spec=spec, arguments=arguments)
     except StepFailed as exc:
         return False, {}, failures or [(record.step(exc.task), exc.detail)]
