@@ -1,11 +1,11 @@
 """The vision example's step programs (examples/vision/src/defects) against the spec that runs them.
 
-torch is not a test dependency (PyPI's Linux wheels pull gigabytes of CUDA libraries), so the
-programs cannot train here. What can be proven without it is proven: every file byte-compiles,
-and every command the compiled pipeline runs (the TrainJob's command inside the launcher's
-manifest included) and CI's test command parse with their program's own argument parser, in a
-process where importing torch, torchvision, onnxruntime, Pillow or fsspec fails, so no module
-needs them to be imported and a renamed flag or a value outside `choices` fails here.
+The programs train for real on CPUs in tests/execution/test_vision.py (`--env local`). What the
+cluster's commands need is proven here: every file byte-compiles, and every command the compiled
+pipeline runs (the TrainJob's command inside the launcher's manifest included) and CI's test
+command parse with their program's own argument parser, in a process where importing torch,
+torchvision, onnxruntime, Pillow or fsspec fails, so no module needs them to be imported (a CI
+job or a parse costs no torch import) and a renamed flag or a value outside `choices` fails here.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Running the examples for real: compile one, copy its project, run it under KFP's own local
 orchestrator (shared/conformance/exec/kfp-local-run.py) with the step programs of `src/`.
 
-Steps run as host processes. `python` on their PATH is a two-line shim that execs this test
-run's interpreter, so the examples' dependencies (the `examples` extra) are the ones installed
-by README's test command.
+Steps run as host processes. `python` (and `torchrun`) on their PATH are two-line shims that
+exec this test run's interpreter, so the examples' dependencies (the `examples` extra) are the
+ones installed by README's test command.
 """
 
 from __future__ import annotations
@@ -57,11 +57,13 @@ def project_copy(name: str, tmp: Path) -> Path:
 
 
 def python_shim(tmp: Path) -> Path:
+    """A folder with `python` (this interpreter) and `torchrun` (its torch's launcher) to put on PATH."""
     bin_dir = tmp / "bin"
     bin_dir.mkdir(exist_ok=True)
-    shim = bin_dir / "python"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
-    shim.chmod(0o755)
+    for name, run in (("python", ""), ("torchrun", " -m torch.distributed.run")):
+        shim = bin_dir / name
+        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}"{run} "$@"\n')
+        shim.chmod(0o755)
     return bin_dir
 
 

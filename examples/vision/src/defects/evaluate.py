@@ -17,7 +17,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from defects import data, scoring, storage
+    from defects import data, scoring, storage, tracking
 
     args = parser().parse_args(argv)
     test = data.load(args.test)
@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> None:
         json.dump(result, fh, sort_keys=True)
     with storage.open_uri(args.confusion, "w") as fh:
         json.dump(confusion, fh)
+    with tracking.tracked("evaluate", {"test_images": len(test["labels"])}) as mlflow:
+        if mlflow:
+            mlflow.log_metrics({f"test_{name}": value for name, value in result.items()})
     print(f"evaluate: {json.dumps(result, sort_keys=True)} on {len(test['labels'])} test images")
 
 

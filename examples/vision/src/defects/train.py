@@ -6,7 +6,8 @@ and gives each `RANK`, `LOCAL_RANK`, `WORLD_SIZE`, `MASTER_ADDR` and `MASTER_POR
 `init_process_group` reads. Without them (plain `python -m defects.train`) it trains alone.
 NCCL on GPUs, gloo on CPUs. Each rank reads its shard of the data through a DistributedSampler;
 rank 0 writes the checkpoint after every epoch, and a restarted job (a preempted spot node)
-resumes from it.
+resumes from it. Rank 0 logs the parameters and each epoch's loss and validation accuracy to
+MLflow where the step has a tracking store (defects.tracking).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     from torch.utils.data import DataLoader, Subset, TensorDataset
     from torch.utils.data.distributed import DistributedSampler
 
-    from defects import data, storage
+    from defects import data, storage, tracking
     from defects.model import build
 
     args = parser().parse_args(argv)
@@ -89,29 +90,34 @@ def main(argv: list[str] | None = None) -> None:
         start = int(saved["epoch"]) + 1
         log(rank, f"resuming after epoch {start - 1}")
 
-    for epoch in range(start, args.epochs):
-        began = time.monotonic()
-        train_sampler.set_epoch(epoch)  # a different shuffle each epoch, the same on every rank
-        model.train()
-        for images, labels in loader:
-            images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
-            optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(device.type, enabled=amp):
-                loss = loss_fn(model(images), labels)
-            scaler.scale(loss).backward()  # DDP all-reduces the gradients here
-            scaler.step(optimizer)
-            scaler.update()
-            schedule.step()
-        accuracy = evaluate(model, val_loader, device, distributed)
-        log(rank, f"epoch {epoch + 1}/{args.epochs}: loss {loss.item():.4f}, val accuracy {accuracy:.4f}, "
-                  f"{time.monotonic() - began:.1f}s on {world} process(es)")
-        if rank == 0:
-            with storage.open_uri(args.checkpoint, "wb") as fh:
-                torch.save({"backbone": args.backbone, "epoch": epoch, "val_accuracy": accuracy,
-                            "model": unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
-                            "schedule": schedule.state_dict()}, fh)
-        if distributed:
-            dist.barrier()  # no rank starts the next epoch (or exits) before the checkpoint is written
+    settings = {"backbone": args.backbone, "epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
+                "processes": world, "amp": amp}
+    with tracking.tracked("train", settings, here=rank == 0) as mlflow:
+        for epoch in range(start, args.epochs):
+            began = time.monotonic()
+            train_sampler.set_epoch(epoch)  # a different shuffle each epoch, the same on every rank
+            model.train()
+            for images, labels in loader:
+                images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+                optimizer.zero_grad(set_to_none=True)
+                with torch.autocast(device.type, enabled=amp):
+                    loss = loss_fn(model(images), labels)
+                scaler.scale(loss).backward()  # DDP all-reduces the gradients here
+                scaler.step(optimizer)
+                scaler.update()
+                schedule.step()
+            accuracy = evaluate(model, val_loader, device, distributed)
+            log(rank, f"epoch {epoch + 1}/{args.epochs}: loss {loss.item():.4f}, val accuracy {accuracy:.4f}, "
+                      f"{time.monotonic() - began:.1f}s on {world} process(es)")
+            if mlflow:
+                mlflow.log_metrics({"train_loss": loss.item(), "val_accuracy": accuracy}, step=epoch)
+            if rank == 0:
+                with storage.open_uri(args.checkpoint, "wb") as fh:
+                    torch.save({"backbone": args.backbone, "epoch": epoch, "val_accuracy": accuracy,
+                                "model": unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
+                                "schedule": schedule.state_dict()}, fh)
+            if distributed:
+                dist.barrier()  # no rank starts the next epoch (or exits) before the checkpoint is written
     if distributed:
         dist.destroy_process_group()
 
