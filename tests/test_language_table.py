@@ -47,6 +47,17 @@ def test_every_expression_context_exists(path, entry):
     assert entry.context in CONTEXTS
 
 
+@pytest.mark.parametrize("path,entry", [(p, e) for p, e in FIELDS if e.only_with], ids=lambda x: str(x))
+def test_an_only_with_rule_names_a_sibling_that_is_required_or_defaults_to_an_allowed_value(path, entry):
+    """MLD653 judges a field by its sibling as written; an absent sibling must then mean an allowed value."""
+    by_path = dict(FIELDS)
+    for key, allowed in entry.only_with.items():
+        sibling = by_path[path.rsplit(".", 1)[0] + "." + key]
+        assert sibling.required or (sibling.has_default and sibling.default in allowed), (path, key)
+        shape = sibling.shape.shape if isinstance(sibling.shape, language.table.Def) else sibling.shape
+        assert set(allowed) <= set(shape["enum"]), f"{path}: {key} can never be one of {allowed}"
+
+
 def test_inherited_and_exit_step_fields_come_from_the_table():
     assert steps.INHERITED == ("image", "resources", "retries", "cache", "timeout", "env", "pod_labels")
     assert tuple(steps.DEFAULTS.fields) == steps.INHERITED

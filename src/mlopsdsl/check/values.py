@@ -7,7 +7,9 @@ cannot say is checked here, for every field of the format in the spec and in
 its component files (the table says which fields those are, so a new field of a
 format is checked without an edit here): a duration must be positive where zero
 would mean "never", a cron schedule must be one cron can run, a limit must not
-be below its request, and `max_backoff` must not be below `backoff`.
+be below its request, and `max_backoff` must not be below `backoff`. A field whose
+table entry says it applies only beside some values of a neighbour (`only_with`:
+`fields` only on a `Metrics` output) is refused elsewhere.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from mlopsdsl.check.context import CheckContext, value_at
 from mlopsdsl.diagnostics import Diagnostic, codes
 from mlopsdsl.expr.units import cron_fields, parse_cpu, parse_duration, parse_memory
 from mlopsdsl.language import steps
+from mlopsdsl.language.table import only_with_words
 from mlopsdsl.source import Path
 
-Report = Callable[[codes.Code, str, Path, str], None]
+Report = Callable[..., None]  # (code, message, path, hint, key=False)
 
 
 def cron_problem(expression: str) -> str | None:
@@ -41,22 +44,26 @@ def cron_problem(expression: str) -> str | None:
 
 def check_values(ctx: CheckContext, components: dict[str, Any], root: language.Section = language.PROJECT) -> None:
     """The values of the document (a Project, or a Component file on its own) and of its components."""
-    def spec_report(code: codes.Code, message: str, path: Path, hint: str) -> None:
-        ctx.error(code, message, path, hint=hint)
+    def spec_report(code: codes.Code, message: str, path: Path, hint: str, key: bool = False) -> None:
+        ctx.error(code, message, path, hint=hint, key=key)
 
     _check(ctx.data, root, spec_report)
     for component in components.values():
         if component is None:
             continue
 
-        def component_report(code: codes.Code, message: str, path: Path, hint: str, _c=component) -> None:
-            ctx.diagnostics.append(Diagnostic(code, message, _c.document.index.span(path), path, hint=hint))
+        def component_report(code: codes.Code, message: str, path: Path, hint: str, key: bool = False,
+                             _c=component) -> None:
+            ctx.diagnostics.append(Diagnostic(code, message, _c.document.index.span(path, key=key), path,
+                                              hint=hint))
 
         _check(component.data, language.COMPONENT, component_report)
 
 
 def _check(data: Any, root: language.Section, report: Report) -> None:
     for path, entry, value in language.walk(data, root):
+        if entry.only_with:
+            _applies(value_at(data, path[:-1]), path, entry, report)
         units = entry.units
         if units == "duration" and isinstance(value, str):
             _duration(path, entry, value, report)
@@ -72,6 +79,21 @@ def _check(data: Any, root: language.Section, report: Report) -> None:
             _limits(value_at(data, path[:-1]), path, report)
         elif entry.shape is steps.RETRIES and isinstance(value, dict):
             _backoff(value, path, report)
+
+
+def _applies(block: Any, path: Path, entry: language.Field, report: Report) -> None:
+    """A field set beside a neighbour value it means nothing with (the table's `only_with`): a target
+    would drop it, or emit it where its own loader refuses it (`fields` on a `bool` output once reached
+    the Kubeflow DAG as a channel no task produces)."""
+    for key, allowed in entry.only_with.items():
+        sibling = block.get(key)  # absent: its default, which the table holds to be allowed
+        if isinstance(sibling, str) and sibling not in allowed:
+            report(codes.FIELD_NOT_APPLICABLE,
+                   f"`{path[-1]}` applies only with {entry.only_with_text}, and this {key} is `{sibling}`",
+                   path, f"remove `{path[-1]}`, or set " + (only_with_words(key, allowed) if len(allowed) == 1
+                                                              else f"`{key}` to one of {', '.join(allowed)}"),
+                   key=True)
+            return
 
 
 def _shown(value: Any) -> str:

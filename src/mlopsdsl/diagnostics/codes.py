@@ -141,6 +141,7 @@ SERVING_MODEL_NOT_MODEL = _code("MLD649", "serving-model-not-model", "`serving.m
 DUPLICATE_NAME = _code("MLD650", "duplicate-name", "Two alerts or variants share a name.")
 CI_ENVIRONMENT_NEEDS_HOST = _code("MLD651", "environment-needs-kfp-host", "A workflow trains in an environment that has no `kfp_host`.")
 CONDITION_WITHOUT_METRIC = _code("MLD652", "condition-without-metric", "An alert's `when` or a rollout's `analysis` is not made of comparisons of a serving or drift metric (`true`, `1 > 2`): it would always or never hold.")
+FIELD_NOT_APPLICABLE = _code("MLD653", "field-not-applicable", "A field that means something only beside another value of its neighbour: `fields` on an output that is not `Metrics`, `default` on a component input that is an artifact, `value` on a toleration with `operator: Exists`.")
 DRIFT_NEEDS_CURRENT = _code("MLD680", "drift-needs-current", "The drift job has no current sample: give `current: ${{ data.NAME }}` or `request_log` (exactly one).")
 DRIFT_NEEDS_IMAGE = _code("MLD681", "drift-needs-image", "The drift job has no image: `monitoring.drift.image` names where CI pushes the one built from the generated Dockerfile, or your own.")
 DRIFT_METHOD_FEATURE = _code("MLD682", "drift-method-feature", "`ks` and `wasserstein` compare numbers: a categorical feature (str, bool, category) needs `psi` or `chi2`.")

@@ -104,7 +104,8 @@ def section_table(section: Section) -> str:
     for key, entry in section.fields.items():
         kind = entry.docs_type or type_text(entry.shape)
         default = _default_text(entry, key, section is steps.STEP)
-        rows.append(f"| `{key}` | {_cell(kind)} | {_cell(default)} | {_cell(entry.doc)} |")
+        notes = entry.doc + (f" Only with {entry.only_with_text} (MLD653)." if entry.only_with else "")
+        rows.append(f"| `{key}` | {_cell(kind)} | {_cell(default)} | {_cell(notes)} |")
     return "\n".join(rows) + "\n"
 
 

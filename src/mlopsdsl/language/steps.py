@@ -41,7 +41,8 @@ OUTPUT_OBJECT = Section("Output with fields", name="output_object", fields={
     "type": Field(OUTPUT_TYPE, "The artifact or value type of this output.", "Output.type", required=True),
     "fields": Field(map_of(SCALAR_TYPE, IDENTIFIER),
                     "Named scalar fields of a `Metrics` output, usable as `steps.S.outputs.O.FIELD` in "
-                    "expressions.", "Output.fields", schema={"examples": [{"accuracy": "float"}]}),
+                    "expressions.", "Output.fields", schema={"examples": [{"accuracy": "float"}]},
+                    only_with={"type": ("Metrics",)}),
     "description": Field(STRING, "What this output holds.", "Output.description"),
 })
 OUTPUT = Def("output", {"anyOf": [OUTPUT_TYPE, OUTPUT_OBJECT], "title": "Output",
@@ -59,7 +60,7 @@ TOLERATION = Section("Toleration", name="toleration", fields={
     "key": Field(TEXT, "The taint key to tolerate.", "Step.tolerations"),
     "operator": Field(enum({"Exists": "Any value of the key.", "Equal": "Only `value`."}),
                       "How the key is matched.", "Step.tolerations", default="Equal"),
-    "value": Field(STRING, "The taint value (with `operator: Equal`).", "Step.tolerations"),
+    "value": Field(STRING, "The taint value.", "Step.tolerations", only_with={"operator": ("Equal",)}),
     "effect": Field(enum({"NoSchedule": "New pods are not scheduled on the node.",
                           "PreferNoSchedule": "The scheduler avoids the node when it can.",
                           "NoExecute": "Running pods are evicted too."}),
@@ -187,8 +188,9 @@ PIPELINE = Section("Pipeline", name="pipeline", fields={
 COMPONENT_INPUT = Section("Component input", schema={"x-noun": "a mapping {type, default, optional}"}, fields={
     "type": Field(OUTPUT_TYPE, "The input's type: an artifact type or `int|float|bool|str`.", "Input.type",
                   required=True),
-    "default": Field({"type": ["string", "number", "boolean"]}, "The value when the caller gives none.",
-                     "Input.source"),
+    "default": Field({"type": ["string", "number", "boolean"]}, "The value when the caller gives none (an "
+                     "artifact comes from an upstream step, never from a literal).", "Input.source",
+                     only_with={"type": tuple(VALUE_TYPES)}),
     "optional": Field(BOOL, "The caller may leave it out.", front_end("decides whether a call must bind the input"),
                       default=False),
     "description": Field(STRING, "What the input is for.", front_end("documentation of the component file")),

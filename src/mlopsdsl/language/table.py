@@ -61,6 +61,9 @@ class Field:
     context: str | None = None
     docs_type: str | None = None
     schema: Mapping[str, Any] = _dc_field(default_factory=dict)  # more keywords: examples, snippets
+    # The field means something only when each named sibling holds one of these values (an absent
+    # sibling: its default); elsewhere it is refused (MLD653), never silently dropped or half-emitted.
+    only_with: Mapping[str, tuple[Any, ...]] = _dc_field(default_factory=dict)
 
     @property
     def has_default(self) -> bool:
@@ -69,6 +72,11 @@ class Field:
     @property
     def front_end_only(self) -> bool:
         return self.ir.startswith(FRONT_END)
+
+    @property
+    def only_with_text(self) -> str:
+        """`only_with` as the docs and the diagnostics say it: "`type: Metrics`", "`type` int or float"."""
+        return " and ".join(only_with_words(key, values) for key, values in self.only_with.items())
 
     @property
     def units(self) -> str | None:
@@ -148,6 +156,12 @@ def labels(markdown: str, ir: str, **extra: Any) -> Field:
     """A map of Kubernetes labels: label key -> label value."""
     return Field(map_of(ref("label_value"), ref("label_key")), markdown, ir,
                  docs_type="map label key -> label value", schema={"examples": [{"team": "growth"}]}, **extra)
+
+
+def only_with_words(key: str, values: tuple[Any, ...]) -> str:
+    if len(values) == 1:
+        return f"`{key}: {yaml_text(values[0])}`"
+    return f"`{key}` one of " + ", ".join(f"`{yaml_text(v)}`" for v in values)
 
 
 def format_of(shape: Shape) -> str | None:
