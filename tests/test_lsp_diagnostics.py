@@ -78,6 +78,19 @@ def test_every_environment_is_checked_and_its_override_reported_at_its_set_entry
     assert _shown(found) == _validate(path)
 
 
+def test_a_schema_error_and_a_semantic_error_are_shown_together_as_validate_prints_them(editor, tmp_path):
+    text = CLEAN.replace(">= params.min_accuracy }}", ">= params.min_acuracy }}", 1)
+    text = text.replace("      outputs: {model: Model, metrics",  # a schema error in step train
+                        "      colour: red\n      outputs: {model: Model, metrics", 1)
+    assert text.count("min_acuracy") == text.count("colour") == 1
+    path = tmp_path / "two.yaml"
+    path.write_text(text, encoding="utf-8")
+    uri = editor.open(path)
+    found = editor.diagnostics(uri, 1)
+    assert sorted(d.code for d in found) == ["MLD201", "MLD304"]
+    assert _shown(found) == _validate(path)
+
+
 def test_a_broken_yaml_buffer_gets_the_yaml_error_and_recovers(editor, tmp_path):
     uri = editor.open(tmp_path / "typing.yaml", CLEAN)
     assert editor.diagnostics(uri, 1) == []

@@ -89,8 +89,8 @@ def _semantic(path: str, env: str | None, limits: Limits | None, buffers: Mappin
     result = front_end(path, limits=limits, buffers=buffers)
     if result.document is None:
         return result
-    if not result.ok:  # the semantic checks need a well-formed spec; the secret scan does not
-        result.add(_secrets_only(result))
+    if not result.ok:  # the semantic checks read the well-formed parts only; the secret scan reads all
+        _check_around_holes(result)
         return _done(result)
     if env is not None and env not in _environments(result.document.data):
         return _unknown_environment(result, env)
@@ -223,6 +223,29 @@ def _unknown_environment(result: Result, env: str) -> Result:
 
 def _identity(d: Diagnostic) -> tuple:
     return (d.code.code, d.span, d.message)
+
+
+def _check_around_holes(result: Result) -> None:
+    """The semantic checks of a spec the schema refused, on its well-formed parts (`check.holes`):
+    their errors are reported with the schema's, in one run. Nothing is lowered."""
+    from mlopsdsl.check import check_spec
+    from mlopsdsl.check.context import CheckContext
+    from mlopsdsl.check.holes import holes_of, without_holes
+
+    found = _secrets_only(result)
+    document = result.document
+    holes = holes_of(document.data, result.diagnostics)
+    if holes is not None:
+        ctx = CheckContext(without_holes(document.data, holes), document.index, document.source, holes=holes,
+                           buffers=result.buffers)
+        check_spec(ctx)
+        result.sources.update(ctx.sources)
+        found += ctx.diagnostics
+    seen = {_identity(d) for d in result.diagnostics}
+    for diagnostic in found:
+        if _identity(diagnostic) not in seen:
+            seen.add(_identity(diagnostic))
+            result.diagnostics.append(diagnostic)
 
 
 def _secrets_only(result: Result) -> list[Diagnostic]:

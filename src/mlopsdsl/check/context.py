@@ -64,6 +64,9 @@ class CheckContext:
     base: Any = None
     # text of files open in an editor (absolute path -> text), read before the disk (see `driver.front_end`)
     buffers: Mapping[str, str] | None = None
+    # the document paths cut out of a spec the schema refused (`mlopsdsl.check.holes`): what lies there
+    # exists, but is unknown; checks say nothing that depends on it
+    holes: frozenset[Path] = frozenset()
     _strings: list[tuple[Path, str, Any]] | None = field(default=None, repr=False)
 
     def span(self, path: Path, *, key: bool = False) -> Span:
@@ -116,6 +119,10 @@ class CheckContext:
                                            hint=hint, related=related))
 
     error = warning = report  # the severity comes from the code
+
+    def unknown(self, *path: Any) -> bool:
+        """Whether the value at `path` lies in a hole: it may exist, and what it holds is unknown."""
+        return bool(self.holes) and any(path[:len(hole)] == hole for hole in self.holes)
 
     def section(self, name: str) -> dict[str, Any]:
         value = self.data.get(name)

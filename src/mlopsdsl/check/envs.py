@@ -102,7 +102,7 @@ def check_environment_names(ctx: CheckContext) -> None:
         if isinstance(block, dict) and "environment" in block:
             places.append((block["environment"], ("ci", "github", section, "environment")))
     for name, path in places:
-        if isinstance(name, str) and name not in environments:
+        if isinstance(name, str) and name not in environments and not ctx.unknown("environments", name):
             ctx.error(codes.UNKNOWN_ENVIRONMENT, f"unknown environment '{name}'", path,
                       hint=did_you_mean(name, environments) or f"defined environments: {known(environments)}")
 

@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 from mlopsdsl import language
 from mlopsdsl.check.context import CheckContext, value_at
+from mlopsdsl.check.holes import unknown_names
 from mlopsdsl.check.symbols import StepDecl, Symbols
 from mlopsdsl.diagnostics import codes
 from mlopsdsl.expr import ast
@@ -193,6 +194,8 @@ def global_names(ctx: CheckContext, symbols: Symbols) -> dict[tuple[str, ...], t
         for feature in drift.get("features") or []:
             if isinstance(feature, str):
                 names[("drift", "score", feature)] = t.FLOAT
+    if ctx.holes:
+        names.update(unknown_names(ctx.holes))
     return names
 
 

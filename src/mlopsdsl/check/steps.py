@@ -18,7 +18,7 @@ def check_steps(ctx: CheckContext, symbols: Symbols, exprs: ExprTable) -> None:
         if not has_uses and "run" not in raw:
             ctx.error(codes.STEP_NEEDS_RUN, f"step '{step.name}' has neither `run` nor `uses`", step.path,
                       key=True, hint="add `run: [command, args...]`, or `uses: ./components/x.yaml`")
-        elif not has_uses and not raw.get("image"):
+        elif not has_uses and not raw.get("image") and not ctx.unknown("defaults", "image"):
             ctx.error(codes.STEP_NEEDS_RUN, f"step '{step.name}' has no image", step.path, key=True,
                       hint="set `image:` on the step or in `defaults:`")
         if "params" in raw and not has_uses:

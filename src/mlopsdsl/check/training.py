@@ -55,6 +55,8 @@ def _tune(ctx: CheckContext, step: StepDecl, params: dict[str, Any], used: set[s
         where = path + ("params", name)
         declared = params.get(name)
         if not isinstance(declared, dict):
+            if ctx.unknown("params", name):
+                continue
             ctx.error(codes.TUNE_PARAM_UNKNOWN, f"`tune` varies '{name}', which `params` does not declare", where,
                       key=True, hint=did_you_mean(name, params) or f"declare it under `params:`; known: {known(params)}")
             continue

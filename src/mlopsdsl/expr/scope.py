@@ -75,6 +75,8 @@ class TableScope:
                               known=known - 1)
         leaf = self._names.get(prefix)
         bad = parts[known]
+        if leaf == t.UNKNOWN:  # nothing is known of it, so nothing below it is wrong
+            return t.UNKNOWN
         if leaf is not None:
             if leaf.fields and known == len(parts) - 1:
                 field = leaf.field(bad)
