@@ -11,9 +11,9 @@ reads, a step's image that `defaults` might give) says nothing. So the second se
 has no false ones caused by the first.
 
 An unknown top-level key may be a misspelled section (`param:`): every absent section is then a
-hole. A missing required section (`metadata`) is one. `apiVersion` or
-`kind` errors leave nothing to check (the kind decides the language), and neither does a
-`kind: Component` file (its own schema errors are reported; its semantic checks wait).
+hole. A missing required section (`metadata`) is a hole too. `apiVersion` or `kind` errors leave
+nothing to check (the kind decides the language), and neither does a `kind: Component` file (its
+own schema errors are reported; its semantic checks wait for them to be fixed).
 """
 
 from __future__ import annotations
