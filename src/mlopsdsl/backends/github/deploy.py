@@ -27,7 +27,7 @@ from importlib import resources
 from typing import Any, Callable
 
 from mlopsdsl.backends import events, gate as gates, k8s, promql
-from mlopsdsl.backends.github import jobs
+from mlopsdsl.backends.github import deploy_model, jobs
 from mlopsdsl.backends.github.pins import KUBECTL_VERSION, uses
 from mlopsdsl.backends.github.shell import Context, Env, Script, Secret, run_step, spec_text
 from mlopsdsl.ir import Environment, Project
@@ -172,7 +172,7 @@ def build_deploy(project: Project, report: Report) -> dict[str, Any]:
             jobs.checkout(),
             jobs.setup_python(ci.mlopsdsl.python),
             jobs.install_mlopsdsl(ci.mlopsdsl),
-            jobs.compile_step(project, environment, "kserve"),
+            deploy_model.compile_step(project, environment),
             {"name": "Set up kubectl", "uses": uses("setup-kubectl"), "with": {"version": KUBECTL_VERSION}},
             deploy_step(resolved, environment, gate, report),
         ]
@@ -182,5 +182,6 @@ def build_deploy(project: Project, report: Report) -> dict[str, Any]:
                                      url=environment.url, concurrency=concurrency,
                                      needs=[previous] if previous else None)
         previous = job_id(name)
-    on = {"workflow_dispatch": {}, "repository_dispatch": {"types": [events.deploy_event(project)]}}
+    on = {"workflow_dispatch": {"inputs": deploy_model.model_input()},
+          "repository_dispatch": {"types": [events.deploy_event(project)]}}
     return jobs.workflow(f"{project.name} deploy", on, out)

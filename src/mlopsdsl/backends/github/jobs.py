@@ -16,11 +16,11 @@ import shlex
 from typing import Any, Callable
 
 from mlopsdsl.backends.github.pins import uses
-from mlopsdsl.backends.github.shell import Context, Env, Script, Secret, run_step, spec_text, user_command
+from mlopsdsl.backends.github.shell import Context, Env, Ref, Script, Secret, run_step, spec_text, user_command
 from mlopsdsl.ir import Environment, GitHubCI, Project, ToolInstall
 
-__all__ = ["CI_JOBS", "checkout", "ci_jobs", "compile_step", "install_mlopsdsl", "job", "setup_python",
-           "workflow", "workflow_path"]
+__all__ = ["CI_JOBS", "checkout", "ci_jobs", "compile_command", "compile_step", "install_mlopsdsl", "job",
+           "setup_python", "workflow", "workflow_path"]
 
 Report = Callable[[str, str], None]
 READ_ONLY = {"contents": "read"}
@@ -94,12 +94,16 @@ def install_mlopsdsl(tool: ToolInstall) -> dict[str, Any]:
 
 def compile_step(project: Project, environment: Environment, target: str, out: str = "build") -> dict[str, Any]:
     env = Env()
-    spec = env.bind("MLOPSDSL_SPEC", project.spec_path)
-    env_name = env.bind("MLOPSDSL_ENV", environment.name)
-    target_ref = env.bind("MLOPSDSL_TARGET", target)
-    out_ref = env.bind("MLOPSDSL_OUT", out)
-    script = Script().line("mlopsdsl compile", spec, "--env", env_name, "--target", target_ref, "--out", out_ref)
+    script = Script().line(*compile_command(env, project, environment, target, out))
     return run_step(f"Compile {target} for {environment.name}", script, env)
+
+
+def compile_command(env: Env, project: Project, environment: Environment, target: str,
+                    out: str = "build") -> tuple[str | Ref, ...]:
+    """`mlopsdsl compile SPEC --env ENV --target TARGET --out OUT`, its values bound to `env`."""
+    return ("mlopsdsl compile", env.bind("MLOPSDSL_SPEC", project.spec_path),
+            "--env", env.bind("MLOPSDSL_ENV", environment.name), "--target", env.bind("MLOPSDSL_TARGET", target),
+            "--out", env.bind("MLOPSDSL_OUT", out))
 
 
 def run_name_env(env: Env, project: Project) -> None:

@@ -58,6 +58,12 @@ def checklist(project: Project) -> list[str]:
             if env.approval:
                 items.append(f"Environment '{name}' (approval: true): add required reviewers under Settings > "
                              f"Environments > {name} > Deployment protection rules; the workflow cannot.")
+        items.append(f"The deploy serves the model its dispatch names (`workflow_dispatch` input `model`, or "
+                     f"`client_payload.model` of a `repository_dispatch` of type `{events.deploy_event(project)}`): "
+                     "a storage URI KServe loads. Whatever sends that dispatch after a model passed the pipeline's "
+                     "gate (a register step) needs a fine-grained token for this repository with 'Contents: read "
+                     "and write' (GitHub's requirement for repository_dispatch) and nothing more, in the Secret "
+                     "it reads by name.")
         rollout = project.serving.rollout if project.serving else None
         if rollout and rollout.analysis is not None:
             items.append("Variable `PROMETHEUS_URL` (repository or per environment): the Prometheus HTTP API "

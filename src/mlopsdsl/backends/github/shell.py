@@ -29,10 +29,12 @@ __all__ = ["Context", "Env", "GhExpr", "Input", "Ref", "Script", "Secret", "chec
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
-# Contexts a workflow may read into env: none of them carries text an outsider chooses.
+# Contexts a workflow may read into env: none of them carries text an outsider chooses, except
+# the deploy dispatch's model, which whoever may dispatch chooses: it is env only, like an input,
+# and the step that reads it refuses anything but a storage URI (deploy.py, MODEL_PATTERN).
 _CONTEXTS = frozenset({"github.event_name", "github.run_id", "github.run_attempt", "github.sha",
                        "github.ref_name", "github.repository", "github.workflow", "github.ref",
-                       "vars.PROMETHEUS_URL"})
+                       "vars.PROMETHEUS_URL", "github.event.client_payload.model"})
 
 
 class UnsafeWorkflow(Exception):
