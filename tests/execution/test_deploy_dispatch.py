@@ -74,7 +74,7 @@ def test_the_register_step_dispatches_the_version_it_published(tmp_path):
     [request] = received
     assert request["path"] == "/repos/acme/churn/dispatches"
     assert request["authorization"] == f"Bearer {TOKEN}"
-    published = project / "models" / "v1"
+    published = (project / "models" / "v1").resolve()
     assert (published / "model.json").is_file()
     assert request["body"] == {"event_type": "mlopsdsl-deploy-churn",
                                "client_payload": {"model": str(published), "registered_model": "churn-classifier",
@@ -130,4 +130,4 @@ def test_only_a_model_that_passed_the_gate_is_sent_to_the_deploy(tmp_path, monke
     assert request["body"]["event_type"] == "mlopsdsl-deploy-churn"
     model = Path(request["body"]["client_payload"]["model"])
     assert request["body"]["client_payload"]["version"] == str(version)
-    assert model == project / "models" / f"v{version}" and (model / "model.json").is_file()
+    assert model == (project / "models" / f"v{version}").resolve() and (model / "model.json").is_file()

@@ -37,8 +37,9 @@ def publish(model_dir: Path, prefix: str, version: str) -> str:
 
 
 def published_uri(prefix: str, version: str, where: str) -> str:
-    """What serving loads: the object-store URI of the version's prefix (a local publish: its path)."""
-    return f"{prefix.rstrip('/')}/v{version}/" if urlparse(prefix).scheme not in ("", "file") else where
+    """What serving loads: the object-store URI of the version's prefix (a local publish: its absolute path)."""
+    return f"{prefix.rstrip('/')}/v{version}/" if urlparse(prefix).scheme not in ("", "file") \
+        else str(Path(where).resolve())
 
 
 def dispatch_deploy(repository: str, event_type: str, payload: dict) -> None:
