@@ -17,14 +17,11 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import urlparse
 
+from mlopsdsl.backends.k8s import STORAGE_SCHEMES
 from mlopsdsl.diagnostics import Diagnostic, codes
 from mlopsdsl.ir import Project
 from mlopsdsl.source import Span
 
-# What KServe's default ClusterStorageContainer downloads (charts/kserve-resources/templates/
-# clusterstoragecontainer.yaml: gs, s3, hdfs, webhdfs, hf, Azure blob/file and any http(s) URL)
-# and what the controller mounts itself (pvc://, and oci:// model cars).
-KSERVE_SCHEMES = ("gs", "s3", "hdfs", "webhdfs", "hf", "http", "https", "pvc", "oci")
 _REGISTRY = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>[^/]*)|@(?P<alias>.*))?/?$")
 
 
@@ -42,10 +39,10 @@ def bind(project: Project, uri: str) -> tuple[Optional[Project], list[Diagnostic
         if problem:
             return None, [problem]
     scheme = urlparse(uri).scheme
-    if scheme not in KSERVE_SCHEMES:
+    if scheme not in STORAGE_SCHEMES:
         return None, [Diagnostic(codes.SERVED_MODEL_URI, f"KServe cannot load a model from `{uri}`", where,
                                  hint="give the run's artifact URI in the object store (" +
-                                      ", ".join(f"{s}://" for s in KSERVE_SCHEMES) + ") or `models:/NAME/VERSION` "
+                                      ", ".join(f"{s}://" for s in STORAGE_SCHEMES) + ") or `models:/NAME/VERSION` "
                                       "of a registry whose artifacts live there")]
     return project.model_copy(update={"serving": serving.model_copy(update={"storage_uri": uri})}), []
 

@@ -18,9 +18,15 @@ from typing import Any, Optional
 from mlopsdsl.ir import Project, Resources, Serving, Variant
 
 __all__ = [
-    "GPU_NODE_LABEL", "GPU_RESOURCE", "MANAGED_BY", "container_resources", "gpu_node_selector", "gpu_resource",
+    "GPU_NODE_LABEL", "GPU_RESOURCE", "MANAGED_BY", "STORAGE_SCHEMES", "container_resources", "gpu_node_selector", "gpu_resource",
     "gpu_toleration", "label_value", "labels", "metadata", "traffic_split", "variant_name", "whole_percent",
 ]
+
+# The storage URI schemes KServe loads a model from: what its default ClusterStorageContainer
+# downloads (charts/kserve-resources/templates/clusterstoragecontainer.yaml: gs, s3, hdfs, webhdfs,
+# hf, Azure blob/file and any http(s) URL) and what the controller mounts itself (pvc://, and
+# oci:// model cars).
+STORAGE_SCHEMES = ("gs", "s3", "hdfs", "webhdfs", "hf", "http", "https", "pvc", "oci")
 
 # The label every object mlopsdsl writes carries (Kubernetes' recommended labels).
 MANAGED_BY = {"app.kubernetes.io/managed-by": "mlopsdsl"}

@@ -24,10 +24,10 @@ from __future__ import annotations
 from typing import Any
 
 from mlopsdsl.backends import events
+from mlopsdsl.backends.k8s import STORAGE_SCHEMES
 from mlopsdsl.backends.github import jobs
 from mlopsdsl.backends.github.shell import Context, Env, Input, Script, run_step
 from mlopsdsl.ir import Environment, Project
-from mlopsdsl.served_model import KSERVE_SCHEMES
 
 __all__ = ["MODEL_INPUT", "MODEL_PATTERN", "compile_step", "model_input"]
 
@@ -36,7 +36,7 @@ MODEL_PAYLOAD = f"github.event.client_payload.{events.DEPLOY_MODEL_KEY}"
 # A storage URI KServe loads, at most 1024 characters of unreserved, path and sub-delimiter
 # characters: no space, quote, `$`, backtick, `;`, `&`, `|`, `<`, `>`, `(`, `)`, `*`, `?`, `#`,
 # backslash or control character, and no leading `-` (the scheme comes first).
-MODEL_PATTERN = "^(" + "|".join(KSERVE_SCHEMES) + ")://[A-Za-z0-9._~/@:+=,%-]{1,1024}$"
+MODEL_PATTERN = "^(" + "|".join(STORAGE_SCHEMES) + ")://[A-Za-z0-9._~/@:+=,%-]{1,1024}$"
 
 _SCRIPT_HEAD = '''\
 if [ "$GITHUB_EVENT_NAME" = repository_dispatch ]; then
@@ -73,7 +73,7 @@ def compile_step(project: Project, environment: Environment) -> dict[str, Any]:
     env.bind("MLOPSDSL_MODEL_INPUT", Input(MODEL_INPUT))
     env.bind("MLOPSDSL_MODEL_PAYLOAD", Context(MODEL_PAYLOAD))
     env.bind("MLOPSDSL_MODEL_PATTERN", MODEL_PATTERN)
-    env.bind("MLOPSDSL_MODEL_SCHEMES", ", ".join(f"{s}://" for s in KSERVE_SCHEMES))
+    env.bind("MLOPSDSL_MODEL_SCHEMES", ", ".join(f"{s}://" for s in STORAGE_SCHEMES))
     command = jobs.compile_command(env, project, environment, "kserve")
     script = Script().text(_SCRIPT_HEAD)
     script.line("  " + command[0], *command[1:])
