@@ -11,8 +11,13 @@ Shapes (the DAG of `pipeline.steps`):
 
 Every spec is complete (metadata, model, tracking, params, data, defaults, pipeline with
 on_exit, serving, monitoring, ci, environments) so each later stage has work to do.
-Output is a pure function of (N, shape): the text is built by hand rather than by
-yaml.dump so the layout is stable, reads like a hand-written spec, and is fast at N=5,000.
+Output is a pure function of (N, shape, environments): the text is built by hand rather than
+by yaml.dump so the layout is stable, reads like a hand-written spec, and is fast at N=5,000.
+
+`--environments E` (default 2: staging, and production which sets one value) adds
+environments until there are E; each added one overrides what an environment typically does
+(serving replicas, a param default, one step's memory), so validate's per-environment cost
+can be measured.
 """
 
 from __future__ import annotations
@@ -274,19 +279,35 @@ environments:
 """.splitlines()
 
 
-def generate(n: int, shape: str) -> str:
-    """The spec text for (n, shape); the same bytes every time."""
+BASE_ENVIRONMENTS = 2  # staging, production (footer)
+
+
+def extra_environments(count: int, steps: list[Step]) -> list[str]:
+    """Environments 3..count, each with a `set:` of three paths: serving, params, one step."""
+    lines = []
+    for k in range(BASE_ENVIRONMENTS + 1, count + 1):
+        step = steps[(k * 7919) % len(steps)].name  # spread over the pipeline, deterministically
+        lines += [f"  region{k:04d}:", f"    namespace: ml-region{k:04d}",
+                  f"    set: {{serving.replicas.min: {1 + k % 3}, params.learning_rate.default: 0.0{1 + k % 9},",
+                  f"          pipeline.steps.{step}.resources.memory: {2 + k % 6}Gi}}"]
+    return lines
+
+
+def generate(n: int, shape: str, environments: int = BASE_ENVIRONMENTS) -> str:
+    """The spec text for (n, shape, environments); the same bytes every time."""
     if shape not in SHAPE_FUNCS:
         raise ValueError(f"unknown shape {shape!r}; choose from {', '.join(SHAPES)}")
     if not 1 <= n <= MAX_STEPS:
         raise ValueError(f"steps must be between 1 and {MAX_STEPS}, not {n}")
+    if not BASE_ENVIRONMENTS <= environments <= 9_999:
+        raise ValueError(f"environments must be between {BASE_ENVIRONMENTS} and 9999, not {environments}")
     rng = random.Random(n * 10 + SHAPES.index(shape))  # int seed: stable across Python runs
     steps = SHAPE_FUNCS[shape](n, rng)
     steps[-1].model = True  # every shape ends in a plain step: it is the served model
     lines = header(n, shape)
     for s in steps:
         lines += s.lines()
-    lines += footer(steps[-1].name)
+    lines += footer(steps[-1].name) + extra_environments(environments, steps)
     return "\n".join(lines) + "\n"
 
 
@@ -294,10 +315,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, required=True, help="number of pipeline steps (1..99999)")
     parser.add_argument("--shape", choices=SHAPES, default="mixed")
+    parser.add_argument("--environments", type=int, default=BASE_ENVIRONMENTS,
+                        help=f"number of environments (default {BASE_ENVIRONMENTS})")
     parser.add_argument("--out", required=True, help="file to write ('-' for stdout)")
     args = parser.parse_args(argv)
     try:
-        text = generate(args.steps, args.shape)
+        text = generate(args.steps, args.shape, args.environments)
     except ValueError as exc:
         parser.error(str(exc))
     if args.out == "-":

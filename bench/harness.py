@@ -89,6 +89,7 @@ class Row:
     steps: int
     shape: str
     spec_kib: float
+    environments: int = gen_spec.BASE_ENVIRONMENTS
     wall_ms: dict[str, float] = field(default_factory=dict)  # median per command
     peak_mib: dict[str, float] = field(default_factory=dict)  # median per command
     samples_ms: dict[str, list[float]] = field(default_factory=dict)
@@ -106,15 +107,16 @@ def measure(commands: list[Command], spec: str, repeat: int, warmup: int = 1) ->
     return samples
 
 
-def run_suite(commands: list[Command], sizes: list[int], shape: str, repeat: int,
+def run_suite(commands: list[Command], sizes: list[tuple[int, int]], shape: str, repeat: int,
               workdir: str, progress=None) -> list[Row]:
+    """`sizes`: (steps, environments) pairs."""
     rows = []
-    for n in sizes:
-        spec = os.path.join(workdir, f"{shape}-{n}.yaml")
+    for n, envs in sizes:
+        spec = os.path.join(workdir, f"{shape}-{n}x{envs}.yaml")
         with open(spec, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(gen_spec.generate(n, shape))
+            handle.write(gen_spec.generate(n, shape, envs))
         samples = measure(commands, spec, repeat)
-        row = Row(n, shape, os.path.getsize(spec) / 1024.0)
+        row = Row(n, shape, os.path.getsize(spec) / 1024.0, envs)
         for name, runs in samples.items():
             row.wall_ms[name] = statistics.median(s.wall_ms for s in runs)
             row.peak_mib[name] = statistics.median(s.peak_mib for s in runs)
@@ -129,15 +131,16 @@ def format_table(rows: list[Row], floor: str, tools: list[str]) -> str:
     """Markdown table: per tool its median ms, ratio to the floor, peak MiB and ms/step.
 
     ms/step is the slope between this size and the previous one: roughly constant when
-    the tool is linear, growing when it is superlinear (the first row has none).
+    the tool is linear, growing when it is superlinear (the first row has none, nor a row
+    whose number of environments differs from the previous row's).
     """
-    head = ["N", "spec KiB", f"{floor} ms", f"{floor} MiB"]
+    head = ["N", "envs", "spec KiB", f"{floor} ms", f"{floor} MiB"]
     for t in tools:
         head += [f"{t} ms", f"{t}/{floor}", f"{t} MiB", f"{t} ms/step"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     previous: Row | None = None
     for row in rows:
-        cells = [f"{row.steps:,}", f"{row.spec_kib:,.0f}", f"{row.wall_ms[floor]:,.0f}",
+        cells = [f"{row.steps:,}", f"{row.environments:,}", f"{row.spec_kib:,.0f}", f"{row.wall_ms[floor]:,.0f}",
                  f"{row.peak_mib[floor]:,.0f}"]
         for t in tools:
             cells += [f"{row.wall_ms[t]:,.0f}", f"{row.wall_ms[t] / row.wall_ms[floor]:.2f}",
@@ -148,26 +151,33 @@ def format_table(rows: list[Row], floor: str, tools: list[str]) -> str:
 
 
 def _slope(previous: Row | None, row: Row, name: str) -> str:
-    if previous is None or row.steps == previous.steps:
+    if previous is None or row.steps == previous.steps or row.environments != previous.environments:
         return "-"
     return f"{(row.wall_ms[name] - previous.wall_ms[name]) / (row.steps - previous.steps):.3f}"
 
 
 def parse_args(description: str, argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--sizes", default="10,100,1000,5000", help="comma-separated step counts")
+    parser.add_argument("--sizes", default="10,100,1000,5000",
+                        help="comma-separated step counts, each optionally xENVIRONMENTS (1000x50: 1,000 steps "
+                             f"and 50 environments; default {gen_spec.BASE_ENVIRONMENTS})")
     parser.add_argument("--shape", choices=gen_spec.SHAPES, default="mixed")
     parser.add_argument("--repeat", type=int, default=5, help="timed rounds per size (after 1 warm-up)")
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
     parser.add_argument("--workdir", help="keep the generated specs here (default: a temp dir)")
     args = parser.parse_args(argv)
     try:
-        args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+        args.sizes = [_size(s) for s in args.sizes.split(",") if s.strip()]
     except ValueError:
-        parser.error(f"--sizes must be integers separated by commas, not {args.sizes!r}")
+        parser.error(f"--sizes must be STEPS or STEPSxENVIRONMENTS separated by commas, not {args.sizes!r}")
     if not args.sizes or args.repeat < 1:
         parser.error("need at least one size and --repeat >= 1")
     return args
+
+
+def _size(text: str) -> tuple[int, int]:
+    steps, _, envs = text.strip().partition("x")
+    return int(steps), int(envs) if envs else gen_spec.BASE_ENVIRONMENTS
 
 
 def byte_compile_tool() -> None:
@@ -192,7 +202,7 @@ def main(tools: list[Command], description: str, argv: list[str] | None = None) 
 
     def progress(row: Row) -> None:
         done = ", ".join(f"{k} {v:,.0f} ms" for k, v in row.wall_ms.items())
-        print(f"  N={row.steps:,} ({row.spec_kib:,.0f} KiB): {done}", file=sys.stderr)
+        print(f"  N={row.steps:,} x {row.environments} envs ({row.spec_kib:,.0f} KiB): {done}", file=sys.stderr)
 
     with tempfile.TemporaryDirectory(prefix="mlopsdsl-specs-") as tmp:
         workdir = args.workdir or tmp

@@ -93,3 +93,20 @@ def test_generated_specs_validate(tmp_path) -> None:
         paths.append(str(path))
     code, out, err = run_cli("validate", *paths)
     assert code == 0, f"generated specs do not validate:\n{out}{err}"
+
+
+def test_added_environments_each_override_a_step_and_validate(tmp_path) -> None:
+    text = gen_spec.generate(60, "mixed", 7)
+    environments = yaml.load(text, Loader=yaml.CSafeLoader)["environments"]
+    added = {name: env for name, env in environments.items() if name.startswith("region")}
+    assert len(environments) == 7 and len(added) == 5
+    steps = _steps(text)
+    for env in added.values():
+        (step_path,) = [key for key in env["set"] if key.startswith("pipeline.steps.")]
+        assert step_path.split(".")[2] in steps
+    path = tmp_path / "envs.yaml"
+    path.write_text(text, encoding="utf-8", newline="\n")
+    code, out, err = run_cli("validate", str(path))
+    assert code == 0, out + err
+    with pytest.raises(ValueError):
+        gen_spec.generate(10, "chain", 1)

@@ -23,6 +23,8 @@ class Result:
     sources: dict[str, SourceFile] = field(default_factory=dict)
     document: Document | None = None
     checked: Any = None  # the CheckedSpec of the base spec (or of `--env`)
+    # every CheckedSpec made so far, by environment (None: the base spec); `_lower` reuses them
+    variants: dict[str | None, Any] = field(default_factory=dict)
     ir: Any = None
     usage: bool = False  # the command line is wrong (an unknown `--env`), not the spec: exit 2
     buffers: Mapping[str, str] | None = None  # editor buffers read before the disk (see `front_end`)
@@ -99,12 +101,10 @@ def _semantic(path: str, env: str | None, limits: Limits | None, buffers: Mappin
     for name in names:
         # Variants after the base spec reuse its results where they cannot differ (CheckContext.base).
         checked, diagnostics = _check_variant(result, name, base=None if env else result.checked)
+        result.variants[name] = checked
         if name is None or name == env:
             result.checked = checked
-        for diagnostic in diagnostics:
-            if _identity(diagnostic) not in seen:
-                seen.add(_identity(diagnostic))
-                result.diagnostics.append(diagnostic)
+        _add_new(result, diagnostics, seen)
     return _done(result)
 
 
@@ -150,39 +150,38 @@ def _target_checks(result: Result, names: list[str]) -> None:
     projects = [ir.base or ir, *[view for view in ir.by_environment.values() if view is not ir.base]]
     seen = {_identity(d) for d in result.diagnostics}
     for name in names:
-        backend = registry.get(name)
+        backend = registry.get(name)  # one instance for every view: a built-in target skips what it checked
         for project in projects:
-            for diagnostic in backend.run_check(project):
-                if _identity(diagnostic) not in seen:
-                    seen.add(_identity(diagnostic))
-                    result.diagnostics.append(diagnostic)
+            _add_new(result, backend.run_check(project), seen)
 
 
 def _lower(result: Result, env: str | None) -> None:
     """`result.ir`: the spec lowered for `env`, carrying itself lowered for every declared
     environment and for none (`Project.by_environment`, `Project.base`), so a target serving all
     environments at once writes the same output whatever `env` is. An environment that does not
-    check is an error here."""
+    check is an error here (`validate` checked them all already; `compile --env` checks the rest).
+
+    Each environment is lowered after the base spec and shares the base's IR wherever its
+    overrides left the spec alone (`lower_environments`), so the targets' checks can skip it."""
     if result.checked.order is None:
         return
     path = result.path
-    from mlopsdsl.ir.lower import lower_spec
+    from mlopsdsl.ir.lower import lower_environments
 
-    checked = {env: result.checked}
+    checked = result.variants
     names = list(result.document.data.get("environments") or {})
+    seen = {_identity(d) for d in result.diagnostics}
     for name in [None, *names]:
         if name in checked:
             continue
         if name is not None and name not in _overriding_environments(result.document.data):
-            checked[name] = checked.get(None) or _check_variant(result, None)[0]  # nothing to overlay
-            continue
+            continue  # nothing to overlay: the base spec's check is this environment's
         variant, diagnostics = _check_variant(result, name, base=checked.get(None))
-        result.add([d for d in diagnostics if _identity(d) not in {_identity(x) for x in result.diagnostics}])
+        _add_new(result, diagnostics, seen)
         checked[name] = variant
     if not result.ok or any(c is None or c.order is None for c in checked.values()):
         return
-    views = {name: lower_spec(checked[name], path, name) for name in names}
-    base = lower_spec(checked[None], path, None)
+    base, views = lower_environments(checked, path, names)
     top = views[env] if env is not None else base
     result.ir = top.model_copy(update={"by_environment": views, "base": base})
 
@@ -241,8 +240,12 @@ def _check_around_holes(result: Result) -> None:
         check_spec(ctx)
         result.sources.update(ctx.sources)
         found += ctx.diagnostics
-    seen = {_identity(d) for d in result.diagnostics}
-    for diagnostic in found:
+    _add_new(result, found, {_identity(d) for d in result.diagnostics})
+
+
+def _add_new(result: Result, diagnostics: list[Diagnostic], seen: set[tuple]) -> None:
+    """A mistake seen in several variants (or by several targets) is reported once."""
+    for diagnostic in diagnostics:
         if _identity(diagnostic) not in seen:
             seen.add(_identity(diagnostic))
             result.diagnostics.append(diagnostic)

@@ -2,12 +2,18 @@
 
 Runs only on a spec without errors, with the chosen environment's overlay
 already applied by the checker; nothing here reports user mistakes.
+
+An environment is lowered after the base spec (`lower_environments`) and takes the base's
+`Step` objects, and its `Pipeline` when every step is shared, wherever its overrides changed
+nothing a step is made of: a 1,000-step spec with a one-line `set:` is not lowered again, and
+the targets' checks can recognise (by identity) what they checked already.
 """
 
 from __future__ import annotations
 
+import operator
 import os
-from typing import Any
+from typing import Any, Mapping
 
 from mlopsdsl.check import CheckedSpec
 from mlopsdsl.check.symbols import StepDecl
@@ -23,7 +29,8 @@ from mlopsdsl.source import Path
 
 
 class _Lowering:
-    def __init__(self, checked: CheckedSpec, spec_path: str, env: str | None) -> None:
+    def __init__(self, checked: CheckedSpec, spec_path: str, env: str | None, base: "_Lowering | None" = None
+                 ) -> None:
         self.checked = checked
         self.data = checked.data
         self.ctx = checked.ctx
@@ -31,6 +38,12 @@ class _Lowering:
         environments = self.section("environments")
         self.environment = _environment(env, environments[env]) if env in environments else None
         self.folded_data: set[str] = set()  # `data.X.uri` names folded to text (per step, see lower_step)
+        self.base = base  # the base spec's lowering, whose steps this one may share
+        self.steps: dict[str, m.Step] = {}  # step name -> its IR
+        # step name -> the values from outside the step its lowering read (see `_shared_step`)
+        self.reads: dict[str, dict[tuple[str, ...], Any]] = {}
+        self._reading: dict[tuple[str, ...], Any] | None = None
+        self._pipeline: m.Pipeline | None = None
 
     def section(self, name: str) -> dict[str, Any]:
         value = self.data.get(name)
@@ -38,6 +51,23 @@ class _Lowering:
 
     # -- values ------------------------------------------------------------------------------
     def constant(self, parts: tuple[str, ...]) -> Any:
+        if parts[0] == "data" and len(parts) == 3 and parts[2] == "uri":
+            self.folded_data.add(parts[1])
+        return self._read(("constant", *parts))
+
+    def _read(self, key: tuple[str, ...]) -> Any:
+        """A value from outside the step being lowered, remembered with the step (`reads`)."""
+        value = self._outside(key)
+        if self._reading is not None:
+            self._reading[key] = value
+        return value
+
+    def _outside(self, key: tuple[str, ...]) -> Any:
+        """("constant", *reference): what `${{ metadata.X }}`, `${{ env.X }}`, `${{ data.X.uri }}` stand for
+        at compile time (None: the reference is not a constant); ("default", NAME): param NAME's default."""
+        if key[0] == "default":
+            return (self.section("params").get(key[1]) or {}).get("default")
+        parts = key[1:]
         root = parts[0]
         if root in ("metadata", "model") and len(parts) == 2:
             return self.section(root).get(parts[1], "")
@@ -46,7 +76,6 @@ class _Lowering:
             value = getattr(env, parts[1], None) if env else None
             return value if value is not None else ""
         if root == "data" and len(parts) == 3 and parts[2] == "uri":
-            self.folded_data.add(parts[1])
             source = self.section("data").get(parts[1]) or {}
             if "uri" in source:
                 return self.text(("data", parts[1], "uri"), source["uri"])
@@ -83,7 +112,7 @@ class _Lowering:
         if isinstance(part, str):
             return part
         if isinstance(part, ParamRef):
-            default = (self.section("params").get(part.name) or {}).get("default")
+            default = self._read(("default", part.name))
             return lit_text(Lit(value=default, type=part.type)) if default is not None else ""
         if isinstance(part, Lit):
             return lit_text(part)
@@ -139,15 +168,51 @@ class _Lowering:
         if not symbols.steps and symbols.exit_step is None:
             return None
         steps = tuple(self.step(symbols.steps[name]) for name in order)
-        return m.Pipeline(name=self.section("metadata")["name"],
-                          description=self.section("pipeline").get("description") or
-                          self.section("metadata").get("description", ""),
-                          steps=steps, on_exit=self.step(symbols.exit_step) if symbols.exit_step else None,
-                          schedule=cron_fields(schedule) if (schedule := self.section("pipeline").get("schedule"))
-                          else None)
+        on_exit = self.step(symbols.exit_step) if symbols.exit_step else None
+        description = self.section("pipeline").get("description") or self.section("metadata").get("description", "")
+        schedule = self.section("pipeline").get("schedule")
+        schedule = cron_fields(schedule) if schedule else None
+        shared = self.base._pipeline if self.base is not None else None
+        if (shared is not None and len(shared.steps) == len(steps) and all(map(operator.is_, shared.steps, steps))
+                and shared.on_exit is on_exit and (shared.name, shared.description, shared.schedule)
+                == (self.section("metadata")["name"], description, schedule)):
+            return shared  # made of the base's steps: the base's pipeline
+        self._pipeline = m.Pipeline(name=self.section("metadata")["name"], description=description, steps=steps,
+                                    on_exit=on_exit, schedule=schedule)
+        return self._pipeline
 
     def step(self, step: StepDecl) -> m.Step:
-        return lower_step(self, step)
+        lowered = self._shared_step(step)
+        if lowered is None:
+            self._reading = {}
+            lowered = lower_step(self, step)
+            self.reads[step.name], self._reading = self._reading, None
+        self.steps[step.name] = lowered
+        return lowered
+
+    def _shared_step(self, step: StepDecl) -> m.Step | None:
+        """The base spec's IR of `step`, when this variant's lowering of it would be the same.
+
+        It is when the step's expressions are the base's very results (the checker shares them
+        only for a step the overlay left alone, with the same component and global names), the
+        defaults it merged are the base's, it has the same upstream steps, and every value from
+        outside it that its lowering read (a param default, `env.X`...) is unchanged.
+        """
+        base = self.base
+        shared = base.steps.get(step.name) if base is not None else None
+        if shared is None or self.data.get("defaults") is not base.data.get("defaults"):
+            return None
+        record = self.checked.exprs.steps.get(step.name)
+        if record is None or record is not base.checked.exprs.steps.get(step.name):
+            return None
+        graph = self.checked.graph
+        if graph is not base.checked.graph and shared.depends_on != tuple(
+                sorted(graph.predecessors(step.name)) if step.name in graph else ()):
+            return None
+        if not all(_same(self._outside(key), value) for key, value in base.reads[step.name].items()):
+            return None
+        self.reads[step.name] = base.reads[step.name]
+        return shared
 
     def serving(self) -> m.Serving | None:
         return lower_serving(self) if self.section("serving") else None
@@ -234,5 +299,22 @@ def repository_path(spec_path: str) -> str:
     return os.path.relpath(spec, root).replace(os.sep, "/")
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Equal and of the same type (a default of 1 and one of 1.0 are written differently)."""
+    return type(a) is type(b) and a == b
+
+
 def lower_spec(checked: CheckedSpec, spec_path: str, env: str | None) -> m.Project:
     return _Lowering(checked, repository_path(spec_path), env).project()
+
+
+def lower_environments(variants: Mapping[str | None, CheckedSpec], spec_path: str, names: list[str]
+                       ) -> tuple[m.Project, dict[str, m.Project]]:
+    """The spec lowered for no environment (`variants[None]`) and for each of `names`; an environment
+    missing from `variants` overlays nothing (its check is the base spec's). Each environment shares
+    the base's IR where it can (see the module's docstring)."""
+    path = repository_path(spec_path)
+    base = _Lowering(variants[None], path, None)
+    project = base.project()
+    return project, {name: _Lowering(variants.get(name, variants[None]), path, name, base).project()
+                     for name in names}

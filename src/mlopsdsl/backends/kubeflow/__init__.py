@@ -12,6 +12,7 @@ Modules: `components` (step -> component + executor), `dag` (wiring, groups),
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from mlopsdsl.backends.base import Artifact, Backend, decide
@@ -20,7 +21,7 @@ from mlopsdsl.ir import Project, Step
 from mlopsdsl.ir import EnvVar, Tracking
 
 from . import data, jobs, launched, schedule, setup, size, topology, tuning, types
-from .components import StepError, StepParts, build_step
+from .components import StepError, StepParts, build_step, refusal
 from .conditions import ConditionError
 from .dag import Channel, Dag, Key
 from .platform import executor_config
@@ -32,6 +33,7 @@ RBAC_PATH = "kubeflow/launcher-rbac.yaml"
 RUNTIMES_PATH = "kubeflow/training-runtimes.yaml"
 
 
+@dataclass
 class KubeflowBackend(Backend):
     name = "kubeflow"
     description = "Kubeflow Pipelines v2 IR (PipelineSpec + kfp-kubernetes platform spec)"
@@ -41,30 +43,62 @@ class KubeflowBackend(Backend):
                                  "component distributed tune volumes"),
         "Serving": "n/a: the pipeline trains and publishes the model; the kserve target serves it",
     }
+    # What `check` saw, for the views after the first (see `check`): keys of identities and contexts.
+    _checked: dict[tuple, Any] = field(default_factory=dict, repr=False)
+    _contexts: list[tuple] = field(default_factory=list, repr=False)
 
     def check(self, project: Project) -> None:
+        """One instance checks the spec as lowered for no environment and for each environment (the
+        driver's views share the IR an environment left alone): a step checked already, beside the
+        same upstream steps and the same tracking and data, is not checked again."""
         pipeline = project.pipeline
         if pipeline is None:
             return
+        context = self._context(project)
+        if (id(pipeline), context) in self._checked:
+            return  # the very pipeline, in the same context: checked in an earlier view
+        self._checked[id(pipeline), context] = pipeline
         topology.check_task_names(project, self.warn)
-        for step in pipeline.steps:
+        expanded = tuning.expand(project) if any(s.tune is not None for s in pipeline.steps) else pipeline
+        by_name = {s.name: s for s in expanded.steps}
+        tracking, sources = _tracking_env(project.tracking), {d.name: d for d in project.data}
+        for step in expanded.steps:
+            upstream = [by_name.get(name) for name in (*step.depends_on, *step.after)]
+            key = (id(step), *map(id, upstream), context)
+            if key in self._checked:
+                continue
+            self._checked[key] = (step, upstream)  # held, so no id is reused while the key is
             if launched.bare_python(step):
                 self.warn(codes.TORCHRUN_MISSING, f"`{step.command[0]}` on a `framework: pytorch` step: Kubeflow "
                           "Trainer sets torchrun's settings (`PET_*`), not `RANK`/`WORLD_SIZE`, so each worker "
                           "would train alone", project.locate("pipeline", "steps", step.name, "run", 0),
                           "start `run` with torchrun: `[torchrun, -m, your.module, ...]`")
-        expanded = tuning.expand(project) if any(s.tune is not None for s in pipeline.steps) else pipeline
-        topology.check(expanded, self._refuse)
-        # What a step's component cannot carry (a run-time value in `env`, an expression `run` cannot
-        # place) is found by building it, as compile does; the parts are dropped.
-        tracking, sources = _tracking_env(project.tracking), {d.name: d for d in project.data}
-        exit_step = [pipeline.on_exit] if pipeline.on_exit is not None else []
-        for step in (*expanded.steps, *exit_step):
-            try:
-                uri_inputs = data.uri_only_inputs(step, sources) if step not in exit_step else {}
-                build_step(step, f"exec-{step.name}", tracking, uri_inputs)
-            except StepError as exc:
-                self.unsupported(str(exc), step.span)
+            topology.check_step(step, by_name, self._refuse)
+            self._refuse_component(project, step, ("pipeline", "steps", step.name), tracking,
+                                   data.uri_only_inputs(step, sources))
+        topology.check_exit(expanded, self._refuse)
+        if pipeline.on_exit is not None:
+            self._refuse_component(project, pipeline.on_exit, ("pipeline", "on_exit"), tracking, {})
+
+    def _context(self, project: Project) -> int:
+        """What a step's check reads beside the step and its upstream steps (tracking, data sources), as
+        a number: equal contexts get the same number."""
+        context = (project.tracking, project.data)
+        for number, seen in enumerate(self._contexts):
+            if seen == context:
+                return number
+        self._contexts.append(context)
+        return len(self._contexts) - 1
+
+    def _refuse_component(self, project: Project, step: Step, path: tuple[str, ...], tracking: tuple[EnvVar, ...],
+                          uri_inputs: dict[str, str]) -> None:
+        """What the step's component cannot carry (a run-time value in `env`, an expression `run` cannot
+        place), found by reading the step as `build_step` would build it; reported at the value (an
+        environment's at its `set:` entry), or at the step in a project built without a spec."""
+        found = refusal(step, tracking, uri_inputs)
+        if found is not None:
+            problem, where = found
+            self.unsupported(problem, project.locate(*path, *where) if project.locator is not None else step.span)
 
     def compile(self, project: Project) -> list[Artifact]:
         pipeline = project.pipeline

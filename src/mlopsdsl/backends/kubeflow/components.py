@@ -111,17 +111,18 @@ def build_step(step: Step, label: str, tracking_env: tuple[EnvVar, ...],
     implicit: dict[str, Binding] = {}
 
     def placeholder(node: Expr) -> str:
+        problem = _run_refusal(node, inputs, uri_inputs)
+        if problem is not None:
+            raise StepError(problem)
         if isinstance(node, PathRef):
             if node.direction == "input" and node.name in uri_inputs:
                 return f"{{{{$.inputs.parameters['{node.name}']}}}}"
             return _path_placeholder(node, inputs, outputs)
         if isinstance(node, Lit):
             return str(node.value)
-        if isinstance(node, (ParamRef, ItemRef, StepOutputRef)):
-            name = _implicit_name(node, inputs)
-            implicit.setdefault(name, Binding(name, False, node.type, node))
-            return f"{{{{$.inputs.parameters['{name}']}}}}"
-        raise StepError(f"`{render(node)}` in `run`")
+        name = _implicit_name(node, inputs)  # a ParamRef, ItemRef or StepOutputRef
+        implicit.setdefault(name, Binding(name, False, node.type, node))
+        return f"{{{{$.inputs.parameters['{name}']}}}}"
 
     command = [arg if isinstance(arg, str) else "".join(
         p if isinstance(p, str) else placeholder(p) for p in arg.parts) for arg in step.command]
@@ -139,12 +140,45 @@ def build_step(step: Step, label: str, tracking_env: tuple[EnvVar, ...],
     return parts
 
 
+def refusal(step: Step, tracking_env: tuple[EnvVar, ...], uri_inputs: dict[str, str] | None = None
+            ) -> tuple[str, tuple[str | int, ...]] | None:
+    """What `build_step` would refuse in `step` (the first, as it meets them), found by reading the
+    step rather than building its component (what the target's check runs): the reason, and
+    where in the step it is (`("run", 2)`, `("env", "LR")`)."""
+    uri_inputs = uri_inputs or {}
+    inputs = {i.name: i for i in step.inputs}
+    for i, arg in enumerate(step.command):
+        for part in () if isinstance(arg, str) else arg.parts:
+            problem = None if isinstance(part, str) else _run_refusal(part, inputs, uri_inputs)
+            if problem is not None:
+                return problem, ("run", i)
+    own = {var.name for var in step.env}
+    for var in (*(v for v in tracking_env if v.name not in own), *step.env):
+        if var.secret is None and isinstance(var.value, Template):
+            return _env_refusal(var), ("env", var.name)
+    return None
+
+
+def _run_refusal(node: Expr, inputs: dict, uri_inputs: dict[str, str]) -> str | None:
+    """Why a value in `run` has no placeholder in a KFP command, or None."""
+    if isinstance(node, PathRef):
+        decl = inputs.get(node.name) if node.direction == "input" and node.name not in uri_inputs else None
+        if decl is not None and not decl.is_artifact and node.attr != "value":
+            return f"`.{node.attr}` of the parameter input '{node.name}'"
+        return None
+    if isinstance(node, (Lit, ParamRef, ItemRef, StepOutputRef)):
+        return None
+    return f"`{render(node)}` in `run`"
+
+
+def _env_refusal(var: EnvVar) -> str:
+    return f"a run-time value in the environment variable '{var.name}'"
+
+
 def _path_placeholder(node: PathRef, inputs: dict, outputs: dict) -> str:
     if node.direction == "input":
         decl = inputs.get(node.name)
-        if decl is not None and not decl.is_artifact:
-            if node.attr != "value":
-                raise StepError(f"`.{node.attr}` of the parameter input '{node.name}'")
+        if decl is not None and not decl.is_artifact:  # `.value`: the others are refused (`_run_refusal`)
             return f"{{{{$.inputs.parameters['{node.name}']}}}}"
         return f"{{{{$.inputs.artifacts['{node.name}'].{node.attr}}}}}"
     decl = outputs.get(node.name)
@@ -206,7 +240,7 @@ def _container(step: Step, command: list[str], tracking_env: tuple[EnvVar, ...],
         if var.secret is not None:
             parts.secret_env.append(var)
         elif isinstance(var.value, Template):
-            raise StepError(f"a run-time value in the environment variable '{var.name}'")
+            raise StepError(_env_refusal(var))
         else:
             env[var.name] = var.value or ""
     if wrapped:

@@ -80,26 +80,37 @@ def _group_kind(step: Step) -> str | None:
 def check(pipeline: Pipeline, report: Report) -> bool:
     """Report every refused shape; True when the pipeline can be compiled."""
     by_name = {s.name: s for s in pipeline.steps}
+    ok = all([check_step(step, by_name, report) for step in pipeline.steps])
+    return check_exit(pipeline, report) and ok
+
+
+def check_step(step: Step, by_name: dict[str, Step], report: Report) -> bool:
+    """The refused shapes of one step: they depend on it and on the steps it names (`depends_on`)."""
     ok = True
-    for step in pipeline.steps:
-        read = sorted({n.step for n in step_refs(step) if isinstance(n, StepOutputRef)})
-        for name in read:
-            producer = by_name.get(name)
-            kind = None if producer is None else _group_kind(producer)
-            if kind == "for_each":  # a fan-in: values are collected, artifacts cannot be
-                kind = None if producer.when is None and not _reads_artifact(step, producer) else (
-                    "when+for_each" if producer.when is not None else "for_each")
-            if kind is not None:
-                ok = False
-                message, hint = _READ_REFUSALS[kind]
-                report(step, message.format(step=step.name, producer=name), hint.format(step=step.name, producer=name))
-        for name in step.after:
-            producer = by_name.get(name)
-            if producer is not None and producer.when is not None and name not in read:
-                ok = False
-                report(step, f"step '{step.name}' runs `after` '{name}', which is conditional; "
-                             f"Kubeflow refuses a dependency on a task inside a condition",
-                       f"repeat the `when` of '{name}' on '{step.name}' instead of the `after`")
+    read = sorted({n.step for n in step_refs(step) if isinstance(n, StepOutputRef)})
+    for name in read:
+        producer = by_name.get(name)
+        kind = None if producer is None else _group_kind(producer)
+        if kind == "for_each":  # a fan-in: values are collected, artifacts cannot be
+            kind = None if producer.when is None and not _reads_artifact(step, producer) else (
+                "when+for_each" if producer.when is not None else "for_each")
+        if kind is not None:
+            ok = False
+            message, hint = _READ_REFUSALS[kind]
+            report(step, message.format(step=step.name, producer=name), hint.format(step=step.name, producer=name))
+    for name in step.after:
+        producer = by_name.get(name)
+        if producer is not None and producer.when is not None and name not in read:
+            ok = False
+            report(step, f"step '{step.name}' runs `after` '{name}', which is conditional; "
+                         f"Kubeflow refuses a dependency on a task inside a condition",
+                   f"repeat the `when` of '{name}' on '{step.name}' instead of the `after`")
+    return ok
+
+
+def check_exit(pipeline: Pipeline, report: Report) -> bool:
+    """The refused shapes of the exit handler."""
+    ok = True
     exit_step = pipeline.on_exit
     if exit_step is not None:
         if exit_step.when is not None or exit_step.for_each is not None:
@@ -127,12 +138,15 @@ def check_task_names(project: Project, report: Callable[..., None]) -> None:
     """
     seen: dict[str, str] = {}
     for step in project.pipeline.steps:
-        where = project.locate("pipeline", "steps", step.name, key=True)
         if step.id in seen:
             report(codes.INVALID_NAME, f"steps '{seen[step.id]}' and '{step.name}' both become the task name "
-                   f"'{step.id}'", where, "rename one of them; `_` and `-` are the same in task names")
+                   f"'{step.id}'", _at(project, step), "rename one of them; `_` and `-` are the same in task names")
         seen[step.id] = step.name
         if not _TASK_NAME.fullmatch(step.id):  # step names are at most 40 characters: only the ends can fail
             report(codes.INVALID_NAME, f"step '{step.name}' (as task '{step.id}') is not a valid Kubernetes name",
-                   where, "use lower-case letters, digits and '-', starting with a lower-case letter or digit and "
-                          "ending with a letter or digit")
+                   _at(project, step), "use lower-case letters, digits and '-', starting with a lower-case letter "
+                                       "or digit and ending with a letter or digit")
+
+
+def _at(project: Project, step: Step):
+    return project.locate("pipeline", "steps", step.name, key=True)
