@@ -95,3 +95,37 @@ def test_an_environment_that_changes_no_step_shares_the_base_pipeline(tmp_path):
     ir = check_file(spec).ir
     assert ir.by_environment["production"].pipeline is ir.base.pipeline
     assert ir.by_environment["local"].pipeline is ir.base.pipeline  # tracking is not part of a step
+
+
+def test_an_override_of_a_request_is_checked_against_the_limit_it_left_alone(tmp_path):
+    """The variant's value checks walk only what its overlay copied, but read each field beside the
+    mapping holding it: a request raised over an untouched limit is found."""
+    spec = _spec(tmp_path, '      pipeline.steps.train.resources.cpu: "4"',
+                 ("      outputs: {model: Model}\n",
+                  '      outputs: {model: Model}\n      resources: {cpu: "1", limits: {cpu: "2"}}\n'))
+    found = [d for d in validate_file(spec).diagnostics if d.is_error]
+    assert [d.code.code for d in found] == ["MLD640"] and "below the request 4" in found[0].message, found
+
+
+def test_an_output_only_one_environment_adds_is_reported_unused(tmp_path):
+    """The graph's checks are the base's only when every step is the base's as written."""
+    spec = _spec(tmp_path, "      pipeline.steps.prepare.outputs.extra: Dataset")
+    unused = [d for d in validate_file(spec).diagnostics if d.code.code == "MLD403"]
+    assert [d.span.line for d in unused] == [_line_of(spec, "outputs.extra")], unused
+
+
+def test_environments_that_change_defaults_params_or_data_lower_as_they_would_alone(tmp_path):
+    spec = _spec(tmp_path, "      defaults.image: ghcr.io/acme/other:2\n      params.lr.type: str\n"
+                           "      params.lr.default: fast\n  other:\n    set: {data.raw.uri: 's3://acme/other/'}",
+                 ("  version: 0.1.0\n", "  version: 0.1.0\ndata:\n  raw: {uri: s3://acme/raw/}\n"),
+                 ("house_prices.prepare, --out,", 'house_prices.prepare, --src, "${{ data.raw.uri }}", --lr, '
+                                                  '"${{ params.lr }}", --out,'))
+    result = check_file(spec)
+    assert result.ok, result.diagnostics
+    for name, view in result.ir.by_environment.items():
+        alone = build_ir(spec, env=name).ir
+        assert view.model_dump() == alone.model_dump(exclude={"by_environment", "base"}) | {
+            "by_environment": {}, "base": None}, name
+    production = {s.name: s for s in result.ir.by_environment["production"].pipeline.steps}
+    assert production["train"].image == "ghcr.io/acme/other:2"
+    assert "s3://acme/other/" in str(result.ir.by_environment["other"].pipeline.steps[0].command)

@@ -8,7 +8,7 @@ topological order. Checks only report; none of them changes the spec.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mlopsdsl.check.ci import check_tool_install
@@ -35,6 +35,7 @@ class CheckedSpec:
     exprs: ExprTable
     order: list[str] | None  # topological step order; None when the graph has a cycle
     graph: Any
+    components: dict[str, Any] = field(default_factory=dict)  # `uses:` value -> its Component (None: failed)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -61,13 +62,21 @@ def check_spec(ctx: CheckContext) -> CheckedSpec:
     check_drift_job(ctx)
     check_no_traffic(ctx)
     check_unique_names(ctx)
-    if ctx.unchanged("pipeline") and exprs.same_as(ctx.base.exprs):
-        # The DAG is made of the steps and their expressions only: the base run's graph is this one.
+    if ctx.base is not None and _same_steps(symbols, exprs, ctx.base) and exprs.same_as(ctx.base.exprs):
+        # The DAG and what its checks read (conditions, outputs and who consumes them) are made of
+        # the steps as written and the expressions only: the base run's graph is this one.
         graph, order = ctx.base.graph, ctx.base.order
     else:
         graph = build_graph(ctx, symbols, exprs)
         order = check_graph(ctx, symbols, exprs, graph)
-    return CheckedSpec(ctx, symbols, exprs, order, graph)
+    return CheckedSpec(ctx, symbols, exprs, order, graph, components)
+
+
+def _same_steps(symbols: Symbols, exprs: ExprTable, base: CheckedSpec) -> bool:
+    """The same steps, each as written in the base spec (with the same component): its record in the
+    expression table is the base's own, which the table shares only for such a step."""
+    return list(symbols.steps) == list(base.symbols.steps) and all(
+        exprs.steps.get(name) is base.exprs.steps.get(name) for name in symbols.steps)
 
 
 def _check_component_file(ctx: CheckContext) -> CheckedSpec:

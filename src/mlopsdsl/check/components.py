@@ -43,8 +43,13 @@ def load_components(ctx: CheckContext) -> dict[str, Component | None]:
     if isinstance(on_exit, dict) and isinstance(on_exit.get("uses"), str):
         uses.append((on_exit["uses"], ("pipeline", "on_exit", "uses")))
     loaded: dict[str, Component | None] = {}
+    # A variant checked after its base takes the files the base loaded (loading one again reports
+    # nothing new); one that failed is loaded again, to be reported where this variant uses it.
+    previous = ctx.base.components if ctx.base is not None else {}
     for ref, path in uses:
-        if ref not in loaded:
+        if ref not in loaded and previous.get(ref) is not None:
+            loaded[ref] = previous[ref]
+        elif ref not in loaded:
             loaded[ref] = _load(ctx, ref, path, ctx.spec_dir, chain=(ctx.source.path,))
     return loaded
 

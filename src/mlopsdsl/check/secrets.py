@@ -139,9 +139,11 @@ def check_literal_secrets(ctx: CheckContext) -> None:
 
 
 def check_component_secrets(ctx: CheckContext, components: dict[str, Any]) -> None:
-    """The same scan over each `uses:` component file, reported in that file."""
-    for component in components.values():
-        if component is None:
+    """The same scan over each `uses:` component file, reported in that file (a variant: the files
+    its base did not scan)."""
+    base = ctx.base.components if ctx.base is not None else {}
+    for ref, component in components.items():
+        if component is None or base.get(ref) is component:
             continue
         document = component.document
 

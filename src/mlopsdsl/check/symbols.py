@@ -131,8 +131,14 @@ def build(ctx: CheckContext, components: dict[str, Any]) -> Symbols:
     defaults = ctx.section("defaults")
     pipeline = ctx.section("pipeline")
     steps = pipeline.get("steps") if isinstance(pipeline.get("steps"), dict) else {}
+    previous = _reusable(ctx)
     for name, raw in steps.items():
-        if isinstance(raw, dict):
+        if not isinstance(raw, dict):
+            continue
+        old = previous.get(name)
+        if old is not None and old[0] is raw and old[1].component is _component(raw, components):
+            symbols.steps[name] = old[1]  # as written in the base spec, with its defaults and component
+        else:
             symbols.steps[name] = _declare(name, ("pipeline", "steps", name), raw, defaults, components)
     on_exit = pipeline.get("on_exit")
     if isinstance(on_exit, dict):
@@ -141,9 +147,24 @@ def build(ctx: CheckContext, components: dict[str, Any]) -> Symbols:
     return symbols
 
 
+def _reusable(ctx: CheckContext) -> dict[str, tuple[Any, StepDecl]]:
+    """A variant checked after its base, with the base's `defaults:`: step name -> (the step as the
+    base spec wrote it, its declaration), which this variant shares where it shares the step."""
+    base = ctx.base
+    if base is None or ctx.data.get("defaults") is not base.data.get("defaults"):
+        return {}
+    steps = (base.data.get("pipeline") or {}).get("steps")
+    return {name: (steps.get(name), decl) for name, decl in base.symbols.steps.items()} if isinstance(steps, dict) \
+        else {}
+
+
+def _component(raw: dict[str, Any], components: dict[str, Any]) -> Any:
+    return components.get(raw["uses"]) if isinstance(raw.get("uses"), str) else None
+
+
 def _declare(name: str, path: Path, raw: dict[str, Any], defaults: dict[str, Any],
              components: dict[str, Any]) -> StepDecl:
-    component = components.get(raw["uses"]) if isinstance(raw.get("uses"), str) else None
+    component = _component(raw, components)
     merged = merge_defaults(raw, defaults, component.data if component else None)
     outputs = dict(component.outputs) if component else {}
     outputs.update(output_decls(raw.get("outputs"), path + ("outputs",)))

@@ -15,7 +15,7 @@ table entry says it applies only beside some values of a neighbour (`only_with`:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from mlopsdsl import language
 from mlopsdsl.check.context import CheckContext, value_at
@@ -43,13 +43,19 @@ def cron_problem(expression: str) -> str | None:
 
 
 def check_values(ctx: CheckContext, components: dict[str, Any], root: language.Section = language.PROJECT) -> None:
-    """The values of the document (a Project, or a Component file on its own) and of its components."""
+    """The values of the document (a Project, or a Component file on its own) and of its components.
+
+    A variant checked after its base (`ctx.base`) walks only what its overlay copied, and skips the
+    components the base checked: each check reads a field and the mapping holding it, so the rest
+    would report what the base reported."""
     def spec_report(code: codes.Code, message: str, path: Path, hint: str, key: bool = False) -> None:
         ctx.error(code, message, path, hint=hint, key=key)
 
-    _check(ctx.data, root, spec_report)
-    for component in components.values():
-        if component is None:
+    base = ctx.base
+    _check(ctx.data, language.walk_changed(ctx.data, base.data, root) if base is not None else
+           language.walk(ctx.data, root), spec_report)
+    for ref, component in components.items():
+        if component is None or (base is not None and base.components.get(ref) is component):
             continue
 
         def component_report(code: codes.Code, message: str, path: Path, hint: str, key: bool = False,
@@ -57,11 +63,11 @@ def check_values(ctx: CheckContext, components: dict[str, Any], root: language.S
             ctx.diagnostics.append(Diagnostic(code, message, _c.document.index.span(path, key=key), path,
                                               hint=hint))
 
-        _check(component.data, language.COMPONENT, component_report)
+        _check(component.data, language.walk(component.data, language.COMPONENT), component_report)
 
 
-def _check(data: Any, root: language.Section, report: Report) -> None:
-    for path, entry, value in language.walk(data, root):
+def _check(data: Any, fields: Iterable[tuple[Path, language.Field, Any]], report: Report) -> None:
+    for path, entry, value in fields:
         if entry.only_with:
             _applies(value_at(data, path[:-1]), path, entry, report)
         units = entry.units

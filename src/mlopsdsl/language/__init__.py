@@ -26,7 +26,7 @@ from mlopsdsl.language.steps import COMPONENT, INHERITED, STEP, STEP_FIELDS
 from mlopsdsl.language.table import UNSET, Def, Field, Section
 
 __all__ = ["COMPONENT", "INHERITED", "PROJECT", "ROOT_HEAD", "STEP", "STEP_FIELDS", "Field", "Section",
-           "context_at", "default", "expression_places", "field_at", "setting", "walk"]
+           "context_at", "default", "expression_places", "field_at", "setting", "walk", "walk_changed"]
 
 Path = tuple[Any, ...]
 
@@ -114,6 +114,39 @@ def walk(data: Any, shape: Any = PROJECT, path: Path = ()) -> Iterator[tuple[Pat
         elif kind == "item" and isinstance(data, list):
             for i, value in enumerate(data):
                 yield from walk(value, child, path + (i,))
+
+
+_ABSENT = object()
+
+
+def walk_changed(data: Any, base: Any, shape: Any = PROJECT, path: Path = ()) -> Iterator[tuple[Path, Field, Any]]:
+    """`walk` over a variant of `base` made by copying only the containers it changes (an environment's
+    `set:` overlay): the fields of each container that is not `base`'s own, and nothing below one that
+    is. A check of a field that reads only the field and the mapping holding it finds here everything
+    the variant changes; the rest it found in `base`."""
+    if data is base:
+        return
+    for kind, child in _children(shape):
+        if kind == "section" and isinstance(data, dict):
+            for key, value in data.items():
+                entry = child.fields.get(key)
+                if entry is not None:
+                    yield path + (key,), entry, value
+                    yield from walk_changed(value, _child(base, key), entry.shape, path + (key,))
+        elif kind == "value" and isinstance(data, dict):
+            for key, value in data.items():
+                yield from walk_changed(value, _child(base, key), child, path + (key,))
+        elif kind == "item" and isinstance(data, list):
+            for i, value in enumerate(data):
+                yield from walk_changed(value, _child(base, i), child, path + (i,))
+
+
+def _child(container: Any, key: Any) -> Any:
+    if isinstance(container, dict):
+        return container.get(key, _ABSENT)
+    if isinstance(container, list) and isinstance(key, int) and key < len(container):
+        return container[key]
+    return _ABSENT
 
 
 def context_at(path: Path, root: Section = PROJECT) -> str | None:
