@@ -129,3 +129,13 @@ def test_environments_that_change_defaults_params_or_data_lower_as_they_would_al
     production = {s.name: s for s in result.ir.by_environment["production"].pipeline.steps}
     assert production["train"].image == "ghcr.io/acme/other:2"
     assert "s3://acme/other/" in str(result.ir.by_environment["other"].pipeline.steps[0].command)
+
+
+def test_an_edge_or_a_condition_only_one_environment_adds_is_checked_in_the_graph(tmp_path):
+    """A step changed by an override keeps the base's graph only when its edges, outputs and condition
+    are the base's: an `after` making a cycle, or a condition that never holds, is found."""
+    cycle = _spec(tmp_path, "      pipeline.steps.prepare.after: [evaluate]")
+    assert [d.code.code for d in validate_file(cycle).diagnostics if d.is_error] == ["MLD401"]
+    never = _spec(tmp_path, '      pipeline.steps.evaluate.when: "${{ 1 > 2 }}"')
+    unreachable = [d for d in validate_file(never).diagnostics if d.code.code == "MLD404"]
+    assert [d.span.line for d in unreachable] == [_line_of(never, "evaluate.when")], unreachable

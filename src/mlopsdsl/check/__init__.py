@@ -73,10 +73,19 @@ def check_spec(ctx: CheckContext) -> CheckedSpec:
 
 
 def _same_steps(symbols: Symbols, exprs: ExprTable, base: CheckedSpec) -> bool:
-    """The same steps, each as written in the base spec (with the same component): its record in the
-    expression table is the base's own, which the table shares only for such a step."""
-    return list(symbols.steps) == list(base.symbols.steps) and all(
-        exprs.steps.get(name) is base.exprs.steps.get(name) for name in symbols.steps)
+    """The same steps, each the base's as far as the DAG's checks read it: as written in the base spec
+    (its record in the expression table is the base's own, which the table shares only for such a
+    step), or with the same edges, outputs and condition (an override of its resources or image)."""
+    if list(symbols.steps) != list(base.symbols.steps):
+        return False
+    for name, step in symbols.steps.items():
+        if exprs.steps.get(name) is base.exprs.steps.get(name):
+            continue
+        when, theirs = exprs.get(step.path + ("when",)), base.exprs.get(step.path + ("when",))
+        if (exprs.edges.get(name) != base.exprs.edges.get(name) or step.outputs != base.symbols.steps[name].outputs
+                or (when is None) != (theirs is None) or (when is not None and not when.same_check(theirs))):
+            return False
+    return True
 
 
 def _check_component_file(ctx: CheckContext) -> CheckedSpec:

@@ -12,7 +12,6 @@ into a CI command is refused here, not interpolated by GitHub later).
 from __future__ import annotations
 
 import itertools
-import operator
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -202,16 +201,22 @@ def global_names(ctx: CheckContext, symbols: Symbols) -> dict[tuple[str, ...], t
 
 
 def _base_scope(ctx: CheckContext, symbols: Symbols) -> SpecScope | None:
-    """The base spec's global names, for a variant whose `global_names` would be the same: the base's
-    very step declarations (see `symbols.build`), params of the same types, the same data sources and
-    drift features. Not computing them saves a pass over every step's outputs per environment."""
+    """The base spec's global names, for a variant whose `global_names` would be the same: the same
+    steps with the same outputs, params of the same types, the same data sources and drift features.
+    Not computing them saves a pass over every step's outputs per environment."""
     base = ctx.base
-    if base is None or base.exprs.scope is None or len(symbols.steps) != len(base.symbols.steps):
+    if base is None or base.exprs.scope is None or list(symbols.steps) != list(base.symbols.steps):
         return None
-    if not all(map(operator.is_, symbols.steps.values(), base.symbols.steps.values())):
+    if not all(map(_same_step_names, symbols.steps.values(), base.symbols.steps.values())):
         return None
     return base.exprs.scope if _names_beside_steps(ctx, symbols) == _names_beside_steps(base.ctx, base.symbols) \
         else None
+
+
+def _same_step_names(step: StepDecl, base: StepDecl) -> bool:
+    """The names `global_names` makes of a step: its outputs, each a list when it loops."""
+    return step is base or (step.outputs == base.outputs
+                            and (step.data.get("for_each") is None) == (base.data.get("for_each") is None))
 
 
 def _names_beside_steps(ctx: CheckContext, symbols: Symbols) -> tuple:

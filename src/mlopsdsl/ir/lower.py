@@ -58,8 +58,8 @@ class _Lowering:
     def _read(self, key: tuple[str, ...]) -> Any:
         """A value from outside the step being lowered, remembered with the step (`reads`)."""
         value = self._outside(key)
-        if self._reading is not None:
-            self._reading[key] = value
+        if self._reading is not None and (value is not None or key[0] == "default"):
+            self._reading[key] = value  # a reference that is no constant (None) is none in any environment
         return value
 
     def _outside(self, key: tuple[str, ...]) -> Any:

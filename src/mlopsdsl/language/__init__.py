@@ -101,19 +101,7 @@ def walk(data: Any, shape: Any = PROJECT, path: Path = ()) -> Iterator[tuple[Pat
     alternatives (a `retries: {count: 3}` mapping is walked as the retry policy).
     Values that do not fit a shape are skipped: the schema reports them.
     """
-    for kind, child in _children(shape):
-        if kind == "section" and isinstance(data, dict):
-            for key, value in data.items():
-                entry = child.fields.get(key)
-                if entry is not None:
-                    yield path + (key,), entry, value
-                    yield from walk(value, entry.shape, path + (key,))
-        elif kind == "value" and isinstance(data, dict):
-            for key, value in data.items():
-                yield from walk(value, child, path + (key,))
-        elif kind == "item" and isinstance(data, list):
-            for i, value in enumerate(data):
-                yield from walk(value, child, path + (i,))
+    return walk_changed(data, _ABSENT, shape, path)  # nothing is `_ABSENT`'s: every field
 
 
 _ABSENT = object()
