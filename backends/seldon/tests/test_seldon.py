@@ -71,7 +71,9 @@ def judge(documents: list[dict]) -> None:
 def compile_ir(project: Project) -> tuple[list[dict], list]:
     backend = SeldonBackend()
     artifacts = backend.compile(project)
-    assert all(a.path.startswith("seldon/") and a.format == "yaml" for a in artifacts)
+    # the resources as YAML, and the SETUP note (what the cluster must hold) as text
+    assert all(a.path.startswith("seldon/") and a.format == ("text" if a.path == "seldon/SETUP.md" else "yaml")
+               for a in artifacts)
     assert [a.path for a in artifacts] == sorted({a.path for a in artifacts})
     return [d for a in artifacts for d in a.documents], backend.diagnostics
 

@@ -13,13 +13,14 @@ Quantities are not parsed here: the IR carries them parsed (`Resources.cpu_cores
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
-from mlopsdsl.ir import Project, Resources, Serving, Variant
+from mlopsdsl.ir import EnvVar, Project, Resources, Serving, Variant
 
 __all__ = [
-    "GPU_NODE_LABEL", "GPU_RESOURCE", "MANAGED_BY", "STORAGE_SCHEMES", "container_resources", "gpu_node_selector", "gpu_resource",
-    "gpu_toleration", "label_value", "labels", "metadata", "traffic_split", "variant_name", "whole_percent",
+    "GPU_NODE_LABEL", "GPU_RESOURCE", "MANAGED_BY", "STORAGE_SCHEMES", "container_resources", "gpu_node_selector",
+    "gpu_resource", "gpu_toleration", "keys_text", "label_value", "labels", "metadata", "secret_env", "secret_key",
+    "secret_name", "secrets_read", "traffic_split", "variant_name", "whole_percent",
 ]
 
 # The storage URI schemes KServe loads a model from: what its default ClusterStorageContainer
@@ -43,6 +44,36 @@ _NOT_IN_LABEL_VALUE = re.compile(r"[^A-Za-z0-9._-]")
 # Percent fields of Kubernetes objects are integers; a percent computed in floating point (29%
 # read as 28.999999999999996) is still whole.
 _PERCENT_NOISE = 1e-6
+
+
+def secret_name(secret: str) -> str:
+    """The Secret a spec's `secrets.NAME` is read from: Secret names are DNS-1123 subdomains and spec
+    names identifiers (MLD610), so `wandb_api_key` is read from Secret `wandb-api-key`."""
+    return secret.replace("_", "-").lower()
+
+
+def secret_key(var: EnvVar) -> str:
+    """The key of that Secret: `secrets.NAME.KEY` names it, `secrets.NAME` reads the key NAME."""
+    return var.secret_key or var.secret or ""
+
+
+def secret_env(var: EnvVar) -> dict[str, Any]:
+    """A container's environment variable read from a Secret's key (`valueFrom.secretKeyRef`)."""
+    return {"name": var.name, "valueFrom": {"secretKeyRef": {"name": secret_name(var.secret or ""),
+                                                             "key": secret_key(var)}}}
+
+
+def secrets_read(variables: Iterable[EnvVar]) -> dict[str, list[str]]:
+    """Secret -> the keys these variables read from it (for a SETUP note), sorted."""
+    found: dict[str, set[str]] = {}
+    for var in variables:
+        if var.secret:
+            found.setdefault(secret_name(var.secret), set()).add(secret_key(var))
+    return {name: sorted(keys) for name, keys in sorted(found.items())}
+
+
+def keys_text(keys: list[str]) -> str:
+    return ("key " if len(keys) == 1 else "keys ") + ", ".join(f"`{k}`" for k in keys)
 
 
 def label_value(text: str) -> str:

@@ -15,6 +15,7 @@ from mlopsdsl.check.ci import check_tool_install
 from mlopsdsl import language
 from mlopsdsl.check.components import load_components
 from mlopsdsl.check.context import CheckContext
+from mlopsdsl.check.credentials import check_credentials
 from mlopsdsl.check.envs import check_environment_names
 from mlopsdsl.check.exprs import ExprTable, check_component_expressions, check_expressions
 from mlopsdsl.check.graph import build_graph, check_graph
@@ -54,6 +55,7 @@ def check_spec(ctx: CheckContext) -> CheckedSpec:
     check_literal_secrets(ctx)
     check_environment_names(ctx)
     check_tool_install(ctx)
+    check_credentials(ctx)
     exprs = check_expressions(ctx, symbols)
     check_steps(ctx, symbols, exprs)
     check_training(ctx, symbols, exprs)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from mlopsdsl import language
-from mlopsdsl.check.context import CheckContext, value_at
+from mlopsdsl.check.context import CheckContext, collect_strings, value_at
 from mlopsdsl.check.holes import unknown_names
 from mlopsdsl.check.symbols import StepDecl, Symbols
 from mlopsdsl.diagnostics import codes
@@ -29,7 +29,7 @@ from mlopsdsl.source import Path
 
 LOCAL_ROOTS = frozenset({"inputs", "outputs", "item"})
 # Contexts where a value is text that may hold `${{ }}`; elsewhere a value is one expression.
-TEXT_CONTEXTS = frozenset({"text", "run_arg", "step_env", "step_input"})
+TEXT_CONTEXTS = frozenset({"text", "run_arg", "step_env", "step_input", "source_env"})
 _RECODE = {"params": codes.UNKNOWN_PARAM, "data": codes.UNKNOWN_DATA}
 
 
@@ -297,6 +297,7 @@ def check_expressions(ctx: CheckContext, symbols: Symbols) -> ExprTable:
     for path, value, _ in ctx.strings(changed_only=base is not None):
         if "${{" in value and path not in checked_paths and path[:1] != ("patches",) and not _is_set_value(path):
             check(path, "text", value=value)
+    _alias_defaults(symbols, table)
     return table
 
 
@@ -343,6 +344,9 @@ def _check_step(ctx: CheckContext, step: StepDecl, raw: dict[str, Any], scope: S
         check(run_base + (i,), "run_arg", step_scope, document=run_owner, store=base + ("run", i), value=arg)
     for key, value in (raw.get("env") or {}).items():
         check(base + ("env", key), "step_env", item_scope, value=value)
+    for path, context, value in _from_component(step):
+        _note_edges(check(path, context, item_scope if path[0] == "env" else step_scope, value=value,
+                          document=step.component.document, store=base + path), base + path, edges)
     for upstream in raw.get("after") or []:
         if isinstance(upstream, str):
             edges.setdefault(upstream, []).append(base + ("after",))
@@ -351,6 +355,33 @@ def _check_step(ctx: CheckContext, step: StepDecl, raw: dict[str, Any], scope: S
         if key in raw and key not in _STEP_FIELDS_BY_HAND:
             for path, context, held in language.expression_places(raw[key], entry, base + (key,)):
                 _note_edges(check(path, context, step_scope, value=held), path, edges)
+
+
+def _from_component(step: StepDecl) -> Iterable[tuple[Path, str, str]]:
+    """(path in the component file, context, text) of each expression a step takes from its component
+    (other than `run`, checked with the step's): checked where it is written, kept under the step's path."""
+    if step.component is None:
+        return
+    for rel, origin in step.origins.items():
+        if origin == "component" and rel[0] != "run":
+            value = value_at(step.component.data, rel)
+            found: list[tuple[Path, str, Any]] = [(rel, value, None)] if isinstance(value, str) else []
+            collect_strings(value, rel, found)
+            for path, value, _ in found:
+                if "${{" in value:
+                    yield path, language.context_at(path, language.COMPONENT) or "text", value
+
+
+def _alias_defaults(symbols: Symbols, table: ExprTable) -> None:
+    """A value a step takes from `defaults:` is checked once, where it is written (`defaults.env.X` in the
+    context of a step's env); the lowering finds that result under each such step's own path."""
+    written = [(path[1:], checked) for path, checked in table.by_path.items() if path[0] == "defaults"]
+    if not written:
+        return
+    for step in symbols.all_steps():
+        for rel, checked in written:
+            if step.origins.get(rel[:1]) == "defaults" or step.origins.get(rel[:2]) == "defaults":
+                table.by_path[step.path + rel] = checked
 
 
 # Checked above in this order, since each one's scope depends on the one before: `for_each`

@@ -50,6 +50,9 @@ class StepDecl:
     outputs: dict[str, OutputDecl]
     component: Any = None  # a `components.Component` when the step `uses` one
     is_exit: bool = False
+    # Where each inherited value of `data` is written: ("env", "TOKEN") -> "defaults" | "component" | "step"
+    # (`(key,)` for a field taken whole). An expression is checked, and its result found, where it is written.
+    origins: dict[tuple[str, ...], str] = field(default_factory=dict)
 
     @property
     def when(self) -> Any:
@@ -102,23 +105,28 @@ def input_decls(inputs: Any) -> dict[str, InputDecl]:
     return decls
 
 
-def merge_defaults(step: dict[str, Any], defaults: dict[str, Any], component: dict[str, Any] | None) -> dict[str, Any]:
-    """Step fields win over the component's, which win over `defaults:`.
+def merge_defaults(step: dict[str, Any], defaults: dict[str, Any],
+                   component: dict[str, Any] | None) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
+    """Step fields win over the component's, which win over `defaults:`: the merged step, and where
+    each inherited value came from (see `StepDecl.origins`).
 
     `env` merges by variable name at each level, since a default LOG_LEVEL and a
     step's own API key are both wanted; `resources` merges by key, so a step that
     adds `gpu: 1` keeps the defaults' cpu and memory requests instead of none.
     """
     merged = dict(step)
+    origins: dict[tuple[str, ...], str] = {}
+    named = (("defaults", defaults), ("component", component or {}), ("step", step))
     for key in INHERITED + (("run",) if component else ()):
-        layers = [layer[key] for layer in (defaults, component or {}, step) if key in layer]
+        layers = [(origin, layer[key]) for origin, layer in named if key in layer]
         if not layers:
             continue
-        if key in MERGED_BY_KEY and all(isinstance(layer, dict) for layer in layers):
-            merged[key] = {name: value for layer in layers for name, value in layer.items()}
+        if key in MERGED_BY_KEY and all(isinstance(layer, dict) for _, layer in layers):
+            merged[key] = {name: value for _, layer in layers for name, value in layer.items()}
+            origins.update({(key, name): origin for origin, layer in layers for name in layer})
         else:
-            merged[key] = layers[-1]
-    return merged
+            origins[(key,)], merged[key] = layers[-1]
+    return merged, origins
 
 
 def build(ctx: CheckContext, components: dict[str, Any]) -> Symbols:
@@ -165,10 +173,10 @@ def _component(raw: dict[str, Any], components: dict[str, Any]) -> Any:
 def _declare(name: str, path: Path, raw: dict[str, Any], defaults: dict[str, Any],
              components: dict[str, Any]) -> StepDecl:
     component = _component(raw, components)
-    merged = merge_defaults(raw, defaults, component.data if component else None)
+    merged, origins = merge_defaults(raw, defaults, component.data if component else None)
     outputs = dict(component.outputs) if component else {}
     outputs.update(output_decls(raw.get("outputs"), path + ("outputs",)))
     if isinstance(merged.get("tune"), dict) and TRIALS not in outputs:
         outputs[TRIALS] = OutputDecl(TRIALS, "str", {}, "Every trial of the search: parameters, metrics and state, "
                                      "as a JSON list.", path + ("tune",), implicit=True)
-    return StepDecl(name, path, merged, outputs, component)
+    return StepDecl(name, path, merged, outputs, component, origins=origins)

@@ -187,6 +187,8 @@ REPLICA_BOUNDS = _code("MLD613", "replica-bounds", "`serving.replicas.min` is ab
 STORAGE_URI_REQUIRED = _code("MLD614", "storage-uri-required", "`serving` has no `storage_uri`, so the kserve target refuses it: KServe would start a model server with nothing to load.")
 KNATIVE_NODE_SELECTOR = _code("MLD615", "knative-node-selector", "A serverless predictor would carry a nodeSelector, which Knative refuses unless its `kubernetes.podspec-nodeselector` feature is enabled (and declared in `serving.knative_features`).")
 GRPC_PORT_REQUIRED = _code("MLD616", "grpc-port-required", "`protocol: grpc-v2` needs the container's gRPC port (Knative routes gRPC only to a port named h2c); the runtime's is unknown, so `serving.grpc_port` must say it.")
+SECRET_REFERENCE = _code("MLD610", "secret-reference", "`secrets.NAME.KEY`: NAME is not an identifier that starts with a letter and ends with a letter or digit (a Kubernetes Secret is named NAME with `-` for `_`, in lower case), or KEY is not a Kubernetes Secret key (letters, digits, `-`, `_`, `.`).")
+MLFLOW_CREDENTIALS = _code("MLD611", "mlflow-credentials", "`tracking.mlflow` gives `token` and `username`/`password`: MLflow sends basic auth when both are set and ignores the token, so give one or the other.")
 GRAPH_PROTOCOL = _code("MLD617", "inference-graph-protocol", "The A/B InferenceGraph would call the models over another protocol than `serving.protocol` (the graph speaks REST v1/v2 only, and reads a named runtime's first protocol).")
 
 # --- 68x CI install rules -------------------------------------------------------------

@@ -37,6 +37,7 @@ MEANINGS: dict[tuple[str, ...], str] = {
     ("drift", "score"): "the drift statistic of the served inputs against the reference, highest over features",
     ("drift", "score", "*"): "the drift statistic of one feature against the reference",
     ("secrets", "*"): "a secret by name, delivered at run time and never written into any output",
+    ("secrets", "*", "*"): "one key of a Kubernetes Secret, delivered at run time and never written into any output",
 }
 # Roots whose names this module resolves itself; `drift.score.FEATURE` goes to
 # the Scope, which knows the spec's drift features.
@@ -70,6 +71,7 @@ def _matches(pattern: tuple[str, ...], parts: tuple[str, ...]) -> bool:
 
 
 _ITEM = ("item", "item.*")
+_SECRETS = ("secrets.*", "secrets.*.*")  # a Secret's key NAME, or the key KEY of Secret NAME
 _MONITORING = ("serving.*", "serving.latency.*", "drift.score", "drift.score.*")
 _MONITORING_TEXT = "serving.latency.p50|p90|p95|p99, serving.error_rate, serving.rps, serving.replicas, drift.score, drift.score.FEATURE"
 
@@ -87,11 +89,14 @@ CONTEXTS: dict[str, Context] = {c.key: c for c in (
     Context("step_input", "a step's `inputs`", ("steps.*.outputs.*", "data.*", "params.*", *_ITEM),
             "steps.S.outputs.O, data.X, params, item", whole=False),
     Context("step_env", "a step's `env`",
-            ("params.*", "metadata.*", "model.*", "secrets.*", "env.*", *_ITEM),
-            "params, metadata, model, secrets, env, item", whole=False, scalar=True),
-    Context("secret_ref", "a secret field", ("secrets.*",), "secrets.NAME", expect=t.SECRET),
-    Context("ci_env", "a CI command's `env`", ("metadata.*", "secrets.*"), "metadata, secrets",
+            ("params.*", "metadata.*", "model.*", *_SECRETS, "env.*", *_ITEM),
+            "params, metadata, model, secrets.NAME[.KEY], env, item", whole=False, scalar=True),
+    Context("source_env", "a data source's `env`", ("metadata.*", *_SECRETS), "metadata, secrets.NAME[.KEY]",
             whole=False, scalar=True),
+    Context("secret_ref", "a secret field", _SECRETS, "secrets.NAME, secrets.NAME.KEY", expect=t.SECRET),
+    # A GitHub secret is one value: it has no keys to pick from.
+    Context("ci_env", "a CI command's `env`", ("metadata.*", "secrets.*"),
+            "metadata, secrets.NAME (a GitHub secret has no keys)", whole=False, scalar=True),
     Context("alert_when", "an alert's `when`", _MONITORING, _MONITORING_TEXT, expect=t.BOOL),
     Context("rollout_analysis", "a rollout's `analysis`", _MONITORING, _MONITORING_TEXT, expect=t.BOOL),
     Context("serving_model", "`serving.model`", ("steps.*.outputs.*",), "steps.S.outputs.O (a Model)",
@@ -108,7 +113,7 @@ def get(context: str | Context) -> Context:
 
 
 def builtin(parts: tuple[str, ...]) -> t.Type | None:
-    if len(parts) == 2 and parts[0] == "secrets":
+    if len(parts) in (2, 3) and parts[0] == "secrets":
         return t.SECRET
     return BUILTINS.get(parts)
 

@@ -8,6 +8,8 @@ message names both sides and the hint is the literal to write (`250ms`).
 
 from __future__ import annotations
 
+import re
+
 from mlopsdsl.diagnostics import Code, Diagnostic, codes
 from mlopsdsl.expr import ast, fold
 from mlopsdsl.expr import contexts as ctx
@@ -16,6 +18,9 @@ from mlopsdsl.expr.arith import arith_type, unit_hint
 from mlopsdsl.expr.scope import Scope, Unresolved, did_you_mean
 from mlopsdsl.expr.template import Expression, ParsedValue
 from mlopsdsl.expr.units import Duration, Memory, Percent
+
+_SECRET_NAME = re.compile(r"[A-Za-z](?:[A-Za-z0-9_]{0,251}[A-Za-z0-9])?")
+_SECRET_KEY = re.compile(r"[-._A-Za-z0-9]{1,253}")  # Kubernetes' IsConfigMapKey
 
 _LIT_TYPES = {bool: t.BOOL, int: t.INT, float: t.FLOAT, str: t.STR, Duration: t.DURATION,
               Percent: t.PERCENT, Memory: t.MEMORY}
@@ -151,6 +156,8 @@ class _Checker:
             return t.UNKNOWN
         if root not in context.roots:
             return self.not_allowed(node)
+        if root == "secrets" and not self.secret_shape(node):
+            return t.UNKNOWN
         found = ctx.builtin(parts)
         if found is None and root in ("serving", "drift") and parts[:2] != ("drift", "score"):
             hint = did_you_mean(node.dotted, ctx.builtin_names(root))
@@ -165,6 +172,21 @@ class _Checker:
             self.report(resolved.code, resolved.message, node, resolved.hint, end=node.prefix_end(resolved.known + 1))
             return t.UNKNOWN
         return resolved
+
+    def secret_shape(self, node: ast.Name) -> bool:
+        """`secrets.NAME[.KEY]`: a name both a GitHub secret and a Kubernetes Secret can have, a key a Secret can."""
+        parts = node.parts
+        if len(parts) >= 2 and not _SECRET_NAME.fullmatch(parts[1]):
+            self.report(codes.SECRET_REFERENCE, f"`{parts[1]}` cannot name a secret", node,
+                        "letters, digits and `_`, starting with a letter and not ending with `_` (a Kubernetes "
+                        "Secret is named in lower case with `-` for `_`, a GitHub secret in upper case)",
+                        end=node.prefix_end(2))
+            return False
+        if len(parts) == 3 and (not _SECRET_KEY.fullmatch(parts[2]) or parts[2] in (".", "..")):
+            self.report(codes.SECRET_REFERENCE, f"`{parts[2]}` cannot be a key of a Kubernetes Secret", node,
+                        "a key is letters, digits, `-`, `_` and `.`, at most 253 of them")
+            return False
+        return True
 
     def not_allowed(self, node: ast.Name) -> t.Type:
         context = self.context

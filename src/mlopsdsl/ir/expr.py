@@ -13,6 +13,8 @@ fraction (``1%`` -> 0.01); cpu -> cores; memory -> bytes; others as written.
 
 from __future__ import annotations
 
+import json
+
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -70,10 +72,14 @@ class ItemRef(_Node):
 
 
 class SecretRef(_Node):
-    """`secrets.NAME`: delivered by name by the target, never written out."""
+    """`secrets.NAME` or `secrets.NAME.KEY`: delivered by name by the target, never written out.
+
+    A Kubernetes target reads key KEY of the Secret NAME (written as a DNS name), the key
+    defaulting to NAME; a GitHub secret is one value and has no keys."""
 
     kind: Literal["secret"] = "secret"
     name: str
+    key: str | None = None
 
 
 class ServingMetric(_Node):
@@ -189,7 +195,9 @@ def render(expr: Expr) -> str:
     if isinstance(expr, ItemRef):
         return "item" + (f".{expr.field}" if expr.field else "")
     if isinstance(expr, SecretRef):
-        return f"secrets.{expr.name}"
+        if expr.key is None:
+            return f"secrets.{expr.name}"
+        return f"secrets.{expr.name}" + (f".{expr.key}" if expr.key.isidentifier() else f"[{json.dumps(expr.key)}]")
     if isinstance(expr, ServingMetric):
         if expr.metric == "latency":
             return f"serving.latency.p{round((expr.quantile or 0) * 100)}"

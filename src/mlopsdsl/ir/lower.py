@@ -24,8 +24,18 @@ from mlopsdsl.ir import models as m
 from mlopsdsl.ir.expr import Expr, Lit, ParamRef, SecretRef, Template, render
 from mlopsdsl.ir.lower_expr import lit_text, lower_checked
 from mlopsdsl.ir.lower_serving import lower_monitoring, lower_serving
-from mlopsdsl.ir.lower_steps import lower_step
+from mlopsdsl.ir.lower_steps import lower_env, lower_step
 from mlopsdsl.source import Path
+
+
+# The variable each tracking client reads a credential from (mlflow/environment_variables.py of
+# MLflow 2.x/3.x; wandb reads WANDB_API_KEY).
+TRACKING_CREDENTIALS = {("mlflow", "token"): "MLFLOW_TRACKING_TOKEN", ("mlflow", "username"): "MLFLOW_TRACKING_USERNAME",
+                        ("mlflow", "password"): "MLFLOW_TRACKING_PASSWORD", ("wandb", "api_key"): "WANDB_API_KEY"}
+
+
+class UncheckedExpression(AssertionError):
+    """A `${{ }}` reached the lowering without a checked result: an internal error (MLD901)."""
 
 
 class _Lowering:
@@ -87,6 +97,11 @@ class _Lowering:
         """The IR form of the value at `path`: an Expr or Text when it holds `${{ }}`, else `raw`."""
         checked = self.checked.exprs.get(path)
         if checked is None:
+            if isinstance(raw, str) and "${{" in raw:
+                # The checker checks every string holding `${{` where it is written and keeps the result
+                # where the value is read: one it missed would reach the output as text (a `${{ secrets.X }}`
+                # in a pod's env). That is a bug of mlopsdsl, never something to write.
+                raise UncheckedExpression(f"the expression at {'.'.join(map(str, path))} was never checked")
             return raw
         return lower_checked(checked, self.constant)
 
@@ -147,17 +162,21 @@ class _Lowering:
         if not tracking:
             return None
         mlflow, wandb = tracking.get("mlflow") or {}, tracking.get("wandb") or {}
-        key = self.expr(("tracking", "wandb", "api_key")) if "api_key" in wandb else None
+        credentials = []
+        for (client, field), variable in TRACKING_CREDENTIALS.items():
+            secret = self.expr(("tracking", client, field)) if field in tracking.get(client, {}) else None
+            if isinstance(secret, SecretRef):
+                credentials.append(m.EnvVar(name=variable, secret=secret.name, secret_key=secret.key))
         return m.Tracking(mlflow_uri=mlflow.get("uri") and self.plain(("tracking", "mlflow", "uri"), mlflow["uri"]),
                           mlflow_experiment=mlflow.get("experiment"), wandb_project=wandb.get("project"),
-                          wandb_entity=wandb.get("entity"),
-                          wandb_api_key_secret=key.name if isinstance(key, SecretRef) else None)
+                          wandb_entity=wandb.get("entity"), credentials=tuple(credentials))
 
     def data_source(self, name: str, source: dict[str, Any]) -> m.DataSource:
         dvc = source.get("dvc")
         return m.DataSource(
             name=name, uri=self.plain(("data", name, "uri"), source["uri"]) if "uri" in source else None,
-            dvc=m.DvcSource(repo=dvc["repo"], path=dvc["path"], rev=str(setting(dvc, "data.*.dvc.rev")))
+            dvc=m.DvcSource(repo=dvc["repo"], path=dvc["path"], rev=str(setting(dvc, "data.*.dvc.rev")),
+                            env=tuple(lower_env(self, ("data", name, "dvc", "env"), dvc.get("env") or {})))
             if dvc else None,
             columns={str(k): str(v) for k, v in (source.get("schema") or {}).items()},
             format=source.get("format"), description=source.get("description", ""),
@@ -221,8 +240,6 @@ class _Lowering:
         return lower_monitoring(self) if self.section("monitoring") else None
 
     def ci(self) -> m.GitHubCI | None:
-        from mlopsdsl.ir.lower_steps import lower_env
-
         github = self.section("ci").get("github")
         if not isinstance(github, dict):
             return None

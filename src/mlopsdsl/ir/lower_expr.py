@@ -144,7 +144,7 @@ def _name(parts: tuple[str, ...], checked: Checked, constants: Constants) -> ir.
     root = parts[0]
     fixed = builtin(parts)
     if root == "secrets":
-        return ir.SecretRef(name=parts[1], type="secret")
+        return ir.SecretRef(name=parts[1], key=parts[2] if len(parts) > 2 else None, type="secret")
     if root == "serving":
         metric = parts[1]
         return ir.ServingMetric(metric=metric, quantile=_QUANTILES.get(parts[-1]) if metric == "latency" else None,

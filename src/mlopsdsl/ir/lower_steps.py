@@ -125,7 +125,7 @@ def lower_env(low, base, env: dict[str, Any]) -> list[m.EnvVar]:
     for name, raw in env.items():
         lowered = low.value(base + (name,), raw)
         if isinstance(lowered, SecretRef):
-            out.append(m.EnvVar(name=name, secret=lowered.name))
+            out.append(m.EnvVar(name=name, secret=lowered.name, secret_key=lowered.key))
         elif isinstance(lowered, (str, Template)):
             out.append(m.EnvVar(name=name, value=lowered))
         elif constant_text(lowered) is not None:  # `${{ 2.5 }}`, `${{ [1, 2] }}`: known now, plain text

@@ -81,7 +81,9 @@ class Tracking(_IR):
     mlflow_experiment: Optional[str] = None
     wandb_project: Optional[str] = None
     wandb_entity: Optional[str] = None
-    wandb_api_key_secret: Optional[str] = None  # a secret NAME
+    # The secret variables every step gets, by the names the clients read (MLFLOW_TRACKING_TOKEN,
+    # MLFLOW_TRACKING_USERNAME/_PASSWORD, WANDB_API_KEY), each a secret by name.
+    credentials: tuple[EnvVar, ...] = ()
 
 
 class Param(_IR):
@@ -98,6 +100,7 @@ class DvcSource(_IR):
     repo: str
     path: str
     rev: str
+    env: tuple["EnvVar", ...] = ()  # what `dvc get` runs with: the remote's credentials, secrets by name
 
 
 class DataSource(_IR):
@@ -160,7 +163,7 @@ class EnvVar(_IR):
     name: str
     value: Optional[Text] = None
     secret: Optional[str] = None  # secret NAME (K8s Secret / GitHub secret), never a value
-    secret_key: Optional[str] = None  # key inside the K8s Secret (defaults to the secret name)
+    secret_key: Optional[str] = None  # `secrets.NAME.KEY`: the key inside the K8s Secret (None: the key NAME)
 
 
 class Output(_IR):

@@ -29,9 +29,10 @@ _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 FORMATS: dict[str, dict[str, Any]] = {
     "expr": fmt(EXPR_PATTERN, "a whole-value expression", "\"${{ params.threshold }}\" (quoted)",
                 title="Expression", examples=["${{ params.learning_rate }}"], **{"x-noun": "an expression ${{ ... }}"}),
-    "secret_ref": fmt(r"^\$\{\{\s*secrets\.[A-Za-z_][A-Za-z0-9_]*\s*\}\}$", "a secret reference",
-                      "\"${{ secrets.wandb_api_key }}\"", title="Secret reference",
-                      examples=["${{ secrets.wandb_api_key }}"]),
+    # The shape only: the type checker judges the name and the key (MLD610).
+    "secret_ref": fmt(r"^\$\{\{\s*secrets\.[A-Za-z_][A-Za-z0-9_]*(\.[-A-Za-z0-9_]+|\[[^\]]+\])?\s*\}\}$",
+                      "a secret reference", "\"${{ secrets.wandb_api_key }}\"", title="Secret reference",
+                      examples=["${{ secrets.wandb_api_key }}", "${{ secrets.mlflow.token }}"]),
     "secret_name": fmt(r"^[A-Za-z_][A-Za-z0-9_]*$", "a secret name (letters, digits, '_')", "slack_webhook",
                        title="Secret name", examples=["slack_webhook"]),
     "dns_label": fmt(r"^" + _LABEL + r"$", "a DNS-1123 label (lowercase letters, digits, '-')", "churn-model",
@@ -71,7 +72,7 @@ FORMATS: dict[str, dict[str, Any]] = {
 
 # How the docs' type column names a value of each format.
 FORMAT_WORDS = {
-    "expr": "expr", "secret_ref": "`${{ secrets.NAME }}`", "secret_name": "secret name", "dns_label": "DNS-1123 label",
+    "expr": "expr", "secret_ref": "`${{ secrets.NAME[.KEY] }}`", "secret_name": "secret name", "dns_label": "DNS-1123 label",
     "dns1035_label": "DNS-1035 label", "identifier": "identifier", "step_name": "step name",
     "env_name": "env var name", "semver": "semver", "cpu": "cpu", "memory": "memory", "duration": "duration",
     "percent": "percent", "cron": "cron", "url": "URL", "image": "image reference", "storage_uri": "storage URI",

@@ -57,12 +57,22 @@ TRACKING = Section("Tracking", name="tracking", fields={
         "uri": Field(TEXT, "The MLflow tracking URI (`MLFLOW_TRACKING_URI`).", "Tracking.mlflow_uri", required=True,
                      schema={"examples": ["http://mlflow.mlops.svc:5000"]}),
         "experiment": Field(TEXT, "The experiment name (`MLFLOW_EXPERIMENT_NAME`).", "Tracking.mlflow_experiment"),
-    }), "MLflow tracking, injected into every step's environment.", "Tracking", docs_type="`{uri, experiment}`"),
+        "token": Field(ref("secret_ref"), "A bearer token for the tracking server (`MLFLOW_TRACKING_TOKEN`), as "
+                       "`${{ secrets.NAME }}` or `${{ secrets.NAME.KEY }}`.", "Tracking.credentials",
+                       context="secret_ref"),
+        "username": Field(ref("secret_ref"), "Basic auth user (`MLFLOW_TRACKING_USERNAME`), a secret as `token`; "
+                          "with `password`, instead of `token` (MLD611).", "Tracking.credentials",
+                          context="secret_ref"),
+        "password": Field(ref("secret_ref"), "Basic auth password (`MLFLOW_TRACKING_PASSWORD`), a secret as `token`.",
+                          "Tracking.credentials", context="secret_ref"),
+    }, schema={"dependentRequired": {"username": ["password"], "password": ["username"]}}),
+        "MLflow tracking, injected into every step's environment, credentials included.", "Tracking",
+        docs_type="`{uri, experiment, token, username, password}`"),
     "wandb": Field(Section("Weights & Biases", fields={
         "project": Field(TEXT, "The W&B project.", "Tracking.wandb_project", required=True),
         "entity": Field(TEXT, "The W&B team or user.", "Tracking.wandb_entity"),
-        "api_key": Field(ref("secret_ref"), "The API key, always as `${{ secrets.NAME }}`.",
-                         "Tracking.wandb_api_key_secret", context="secret_ref"),
+        "api_key": Field(ref("secret_ref"), "The API key (`WANDB_API_KEY`), always as `${{ secrets.NAME }}` or "
+                         "`${{ secrets.NAME.KEY }}`.", "Tracking.credentials", context="secret_ref"),
     }), "Weights & Biases tracking.", "Tracking", docs_type="`{project, entity, api_key}`"),
 })
 
@@ -89,7 +99,12 @@ DATA_SOURCE = Section("Data source", name="data_source", schema={
             "repo": Field(TEXT, "The Git repository that tracks the data with DVC.", "DvcSource.repo", required=True),
             "path": Field(TEXT, "The path of the data inside that repository.", "DvcSource.path", required=True),
             "rev": Field(TEXT, "A Git revision: tag, branch or commit.", "DvcSource.rev", default="HEAD"),
-        }), "A DVC-tracked file. Exactly one of `uri` or `dvc`.", "DataSource.dvc", docs_type="`{repo, path, rev}`"),
+            "env": Field(steps.ENV, "The environment of the `dvc get` that fetches it (the kubeflow fetch step, the "
+                         "drift job): the DVC remote's credentials, e.g. `AWS_ACCESS_KEY_ID: "
+                         "${{ secrets.dvc_remote.access_key }}`.", "DvcSource.env", context="source_env",
+                         docs_type="map NAME -> text"),
+        }), "A DVC-tracked file. Exactly one of `uri` or `dvc`.", "DataSource.dvc",
+            docs_type="`{repo, path, rev, env}`"),
         "schema": Field(map_of(enum(COLUMN_TYPES)), "Columns and their types; drift `features` must be columns here.",
                         "DataSource.columns", docs_type="map column -> type",
                         schema={"examples": [{"tenure": "int"}]}),

@@ -48,8 +48,7 @@ def env(variables: tuple[EnvVar, ...], unsupported: Unsupported, span: Optional[
     out = []
     for var in variables:
         if var.secret:
-            ref = {"name": var.secret, "key": var.secret_key or var.secret}
-            out.append({"name": var.name, "valueFrom": {"secretKeyRef": ref}})
+            out.append(k8s.secret_env(var))
         elif isinstance(var.value, str) or var.value is None:
             out.append({"name": var.name, "value": var.value or ""})
         else:

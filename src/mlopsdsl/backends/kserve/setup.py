@@ -9,6 +9,7 @@ the key or the flag, in the namespace the output was compiled for.
 
 from __future__ import annotations
 
+from mlopsdsl.backends import k8s
 from mlopsdsl.backends.base import Artifact, setup_note
 from mlopsdsl.backends.kserve import manifests as m
 from mlopsdsl.ir import Project
@@ -50,6 +51,10 @@ def checklist(project: Project) -> list[str]:
         items.append(f"No `serving.storage_secret`: the model is downloaded from "
                      f"{', '.join(f'`{u}`' for u in uris)} as the namespace's `default` ServiceAccount, so the "
                      "bucket must be readable that way (public, or workload identity bound to that account).")
+    transformer = serving.transformer
+    for name, keys in k8s.secrets_read(transformer.env if transformer else ()).items():
+        items.append(f"Secret `{name}` in namespace `{namespace}` with {k8s.keys_text(keys)}, which the transformer's "
+                     "`env` reads; a missing Secret or key keeps its pod from starting.")
     for flag in serving.knative_features:
         items.append(f"Knative's ConfigMap `config-features` (namespace `knative-serving`, or the KnativeServing "
                      f"CR's `spec.config.features`) has `{flag}: enabled`; otherwise Knative refuses the pod "

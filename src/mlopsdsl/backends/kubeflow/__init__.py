@@ -154,6 +154,8 @@ class KubeflowBackend(Backend):
             task = unique(data.task_base(source))
             spec = data.build(source, task)
             components[f"comp-{task}"], executors[f"exec-{task}"] = spec.component, spec.executor
+            if spec.config:
+                platform[f"exec-{task}"] = spec.config
             dag.top.tasks[task] = spec.task
             dag.top.local[("data", source.name)] = {
                 "taskOutputArtifact": {"outputArtifactKey": spec.output, "producerTask": task}}
@@ -377,9 +379,7 @@ def _tracking_env(tracking: Optional[Tracking]) -> tuple[EnvVar, ...]:
     env = [EnvVar(name=n, value=v) for n, v in (
         ("MLFLOW_TRACKING_URI", tracking.mlflow_uri), ("MLFLOW_EXPERIMENT_NAME", tracking.mlflow_experiment),
         ("WANDB_PROJECT", tracking.wandb_project), ("WANDB_ENTITY", tracking.wandb_entity)) if v]
-    if tracking.wandb_api_key_secret:
-        env.append(EnvVar(name="WANDB_API_KEY", secret=tracking.wandb_api_key_secret))
-    return tuple(env)
+    return tuple(env) + tracking.credentials
 
 
 def _pipeline_spec(project: Project, components: dict[str, Any], executors: dict[str, Any],

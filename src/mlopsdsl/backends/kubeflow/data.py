@@ -12,11 +12,12 @@ one), so a failed fetch still triggers `on_exit`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mlopsdsl.ir import DataRef, DataSource, PathRef, Project, Step, Template, walk
 
+from .platform import secrets_as_env
 from .topology import step_refs
 from .types import DVC_IMAGE, artifact_type, dns_name
 
@@ -27,6 +28,7 @@ class DataTask:
     executor: dict[str, Any]
     task: dict[str, Any]
     output: str  # the output artifact key
+    config: dict[str, Any] = field(default_factory=dict)  # its KubernetesExecutorConfig (the remote's secrets)
 
 
 def referenced(project: Project, uri_only: dict[str, dict[str, str]]) -> list[DataSource]:
@@ -94,10 +96,16 @@ def build(source: DataSource, task: str) -> DataTask:
             output="artifact")
     dvc = source.dvc
     command = ["dvc", "get", "--rev", dvc.rev, dvc.repo, dvc.path, "-o", "{{$.outputs.artifacts['data'].path}}"]
+    container: dict[str, Any] = {"command": command, "image": DVC_IMAGE}
+    # The remote's credentials: `dvc.env`, its secrets read from Kubernetes Secrets as a step's are.
+    plain = sorted((var.name, var.value) for var in dvc.env if var.secret is None)
+    if plain:
+        container["env"] = [{"name": name, "value": value or ""} for name, value in plain]
+    secrets = secrets_as_env([var for var in dvc.env if var.secret is not None])
     return DataTask(
         component={"executorLabel": f"exec-{task}",
                    "outputDefinitions": {"artifacts": {"data": {"artifactType": dataset}}}},
-        executor={"container": {"command": command, "image": DVC_IMAGE}},
+        executor={"container": container},
         task={"cachingOptions": {"enableCache": True}, "componentRef": {"name": f"comp-{task}"},
               "taskInfo": {"name": task}},
-        output="data")
+        output="data", config={"secretAsEnv": secrets} if secrets else {})

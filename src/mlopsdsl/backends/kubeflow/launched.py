@@ -24,7 +24,7 @@ from mlopsdsl.backends import k8s
 from mlopsdsl.ir import EnvVar, PathRef, Project, Step
 
 from . import jobs
-from .platform import node_labels, pod_volumes, secret_object
+from .platform import node_labels, pod_volumes
 
 LAUNCHER_IMAGE = "python:3.12-slim"  # the launcher needs the standard library only
 POLL_SECONDS = 15
@@ -74,9 +74,7 @@ def refusal(step: Step) -> tuple[str, str] | None:
 
 def worker_env(env: dict[str, str], secrets: list[EnvVar]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(env.items())]
-    out += [{"name": var.name, "valueFrom": {"secretKeyRef": {"name": secret_object(var.secret or ""),
-                                                              "key": var.secret_key or var.secret or ""}}}
-            for var in sorted(secrets, key=lambda v: v.name)]
+    out += [k8s.secret_env(var) for var in sorted(secrets, key=lambda v: v.name)]
     return out
 
 

@@ -16,15 +16,7 @@ from typing import Any
 from mlopsdsl.backends import k8s
 from mlopsdsl.ir import EnvVar, Step
 
-from .types import dns_name
-
 _TOLERATION_FIELDS = ("key", "operator", "value", "effect")
-
-
-def secret_object(secret: str) -> str:
-    """The K8s Secret a spec secret NAME is read from: Secret names are DNS-1123, spec names
-    are identifiers, so `wandb_api_key` is read from Secret `wandb-api-key`."""
-    return dns_name(secret)
 
 
 def executor_config(step: Step, secret_env: list[EnvVar]) -> dict[str, Any]:
@@ -38,7 +30,7 @@ def executor_config(step: Step, secret_env: list[EnvVar]) -> dict[str, Any]:
         config["nodeSelector"] = {"labels": labels}
     if step.pod_labels:  # as kfp.kubernetes.add_pod_label writes them
         config["podMetadata"] = {"labels": dict(sorted(step.pod_labels.items()))}
-    secrets = _secrets_as_env(secret_env)
+    secrets = secrets_as_env(secret_env)
     if secrets:
         config["secretAsEnv"] = secrets
     tolerations = _tolerations(step)
@@ -58,7 +50,7 @@ def _volumes(step: Step) -> dict[str, Any]:
                 "constant": volume.source, "mountPath": volume.mount_path,
                 "pvcNameParameter": {"runtimeValue": {"constant": volume.source}}})
         elif volume.kind == "secret":
-            name = secret_object(volume.source or "")
+            name = k8s.secret_name(volume.source or "")
             out.setdefault("secretAsVolume", []).append({
                 "mountPath": volume.mount_path, "optional": False, "secretName": name,
                 "secretNameParameter": {"runtimeValue": {"constant": name}}})
@@ -83,7 +75,7 @@ def pod_volumes(step: Step) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
         if volume.kind == "pvc":
             source = {"persistentVolumeClaim": {"claimName": volume.source}}
         elif volume.kind == "secret":
-            source = {"secret": {"secretName": secret_object(volume.source or "")}}
+            source = {"secret": {"secretName": k8s.secret_name(volume.source or "")}}
         elif volume.kind == "config_map":
             source = {"configMap": {"name": volume.source}}
         else:
@@ -98,12 +90,12 @@ def node_labels(step: Step) -> dict[str, str]:
     return dict(sorted({**k8s.gpu_node_selector(step.resources), **step.node_selector}.items()))
 
 
-def _secrets_as_env(env: list[EnvVar]) -> list[dict[str, Any]]:
+def secrets_as_env(env: list[EnvVar]) -> list[dict[str, Any]]:
     by_secret: dict[str, list[dict[str, str]]] = {}
     for var in env:
         assert var.secret is not None
-        by_secret.setdefault(secret_object(var.secret), []).append(
-            {"envVar": var.name, "secretKey": var.secret_key or var.secret})
+        by_secret.setdefault(k8s.secret_name(var.secret), []).append(
+            {"envVar": var.name, "secretKey": k8s.secret_key(var)})
     return [{"keyToEnv": sorted(keys, key=lambda k: k["envVar"]), "optional": False, "secretName": name,
              "secretNameParameter": {"runtimeValue": {"constant": name}}}
             for name, keys in sorted(by_secret.items())]

@@ -104,7 +104,7 @@ class MonitoringBackend(Backend):
             build = drift.dockerfile(project)
             if build is not None:
                 out.append(Artifact("monitoring/drift/Dockerfile", format="text", text=build))
-        out.append(Artifact("monitoring/SETUP.md", format="text", text=setup.render(project, self.next_steps(project))))
+        out.append(setup.note(project, self.next_steps(project)))
         return out
 
     def next_steps(self, project: Project) -> list[str]:

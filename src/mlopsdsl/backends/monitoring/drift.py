@@ -34,7 +34,8 @@ on `repository_dispatch: {types: [mlopsdsl-retrain-<project>]}` and trains in th
 named by `client_payload.environment`. Token and repository come from the Kubernetes Secret
 `<project>-retrain-dispatch` (keys `token`, `repository`; the token needs `contents: write`
 on that repository), never from the ConfigMap. Storage credentials come from the Secrets
-`drift.credentials` names (all their keys, as environment variables).
+`drift.credentials` names (all their keys, as environment variables), and a DVC reference or
+current source's `dvc.env` (its `secrets.NAME.KEY` as `secretKeyRef`s), as the fetch step gets it.
 
 The image is `drift.image` (tagged `metadata.version` when it names no tag). When
 `ci.github.mlopsdsl` says how to install mlopsdsl, `monitoring/drift/Dockerfile` builds it
@@ -48,7 +49,7 @@ import re
 
 from mlopsdsl.backends import events, k8s, promql
 from mlopsdsl.backends.base import Backend, codes
-from mlopsdsl.ir import DataSource, Drift, Monitoring, Project, RequestLog
+from mlopsdsl.ir import DataSource, Drift, EnvVar, Monitoring, Project, RequestLog
 
 CRONJOB_NAME_MAX = 52  # the CronJob controller appends an 11-character job suffix to a 63-limit name
 
@@ -107,6 +108,22 @@ def config_data(project: Project, mon: Monitoring, ctx: promql.PromContext, back
     return data
 
 
+def source_env(project: Project, drift: Drift, backend: Backend | None = None) -> list[EnvVar]:
+    """What the job's `dvc get` of a DVC reference or current source runs with (`data.X.dvc.env`).
+
+    Both sources are read by one process: a variable the two set differently cannot be given to it."""
+    chosen: dict[str, EnvVar] = {}
+    for source in project.data:
+        if source.dvc is None or source.name not in (drift.reference, drift.current):
+            continue
+        for var in source.dvc.env:
+            if var.name in chosen and chosen[var.name] != var and backend is not None:
+                backend.unsupported(f"two DVC sources of the drift job that set `{var.name}` differently",
+                                    source.span, "read both through one DVC remote's credentials")
+            chosen.setdefault(var.name, var)
+    return [chosen[name] for name in sorted(chosen)]
+
+
 def image(project: Project, drift: Drift) -> str:
     """`drift.image`, tagged with the project's version when it names neither tag nor digest."""
     name = drift.image or ""
@@ -131,11 +148,14 @@ def documents(project: Project, mon: Monitoring, ctx: promql.PromContext, backen
         "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True,
                             "capabilities": {"drop": ["ALL"]}},
     }
+    env = [k8s.secret_env(var) if var.secret else {"name": var.name, "value": var.value or ""}
+           for var in source_env(project, drift, backend)]
     if drift.on_drift == "retrain":
         secret = dispatch_secret(project)
-        container["env"] = [
-            {"name": "GITHUB_TOKEN", "valueFrom": {"secretKeyRef": {"name": secret, "key": "token"}}},
-            {"name": "GITHUB_REPOSITORY", "valueFrom": {"secretKeyRef": {"name": secret, "key": "repository"}}}]
+        env += [{"name": "GITHUB_TOKEN", "valueFrom": {"secretKeyRef": {"name": secret, "key": "token"}}},
+                {"name": "GITHUB_REPOSITORY", "valueFrom": {"secretKeyRef": {"name": secret, "key": "repository"}}}]
+    if env:
+        container["env"] = env
     cronjob = {
         "apiVersion": "batch/v1", "kind": "CronJob",
         "metadata": {"name": name, "namespace": ctx.namespace, "labels": labels},
