@@ -313,3 +313,17 @@ def test_each_setup_note_names_every_secret_and_key_its_output_reads(tmp_path, t
         assert lines, (target, name, note)
         if key is not None:
             assert any(f"`{key}`" in line for line in lines), (target, name, key, lines)
+
+
+def test_the_monitoring_note_says_who_may_apply_each_kind_it_writes(tmp_path):
+    files = compiled(build(tmp_path, EVERYWHERE, env="staging"), ["monitoring"])
+    note = files["monitoring/SETUP.md"].decode()
+    applied = [line for line in note.splitlines() if line.startswith("- [ ] Apply ")]
+    assert len(applied) == 1, note
+    for path, data in files.items():
+        if path.endswith(".yaml") and "/tests/" not in path:
+            for document in yaml.safe_load_all(data):
+                namespace = (document.get("metadata") or {}).get("namespace") if isinstance(document, dict) else None
+                if namespace:
+                    assert document["kind"] in applied[0] and f"`{namespace}`" in applied[0], (path, applied[0])
+                    assert f"`{path.split('/', 1)[1]}`" in applied[0]

@@ -184,7 +184,12 @@ def _names(model: SpecModel) -> Iterator[tuple[Any, Any, ast.Name, Path]]:
         values = ((path, c.parsed) for path, c in checked.exprs.by_path.items())
     else:
         values = _parse_all(model)
+    seen: set[int] = set()
     for path, parsed in values:
+        # A value steps take from `defaults:` is one text, kept under each step's path too: once is enough.
+        if id(parsed) in seen:
+            continue
+        seen.add(id(parsed))
         for expression in parsed.expressions:
             if expression.node is not None:
                 for node in ast.names(expression.node):

@@ -104,12 +104,15 @@ class MonitoringBackend(Backend):
             build = drift.dockerfile(project)
             if build is not None:
                 out.append(Artifact("monitoring/drift/Dockerfile", format="text", text=build))
+        self._apply = setup.apply_item(out)  # read off what was just built (next_steps prints it too)
         out.append(setup.note(project, self.next_steps(project)))
         return out
 
     def next_steps(self, project: Project) -> list[str]:
-        """What the cluster must provide (Knative's request metrics, selectors, Secrets, the Pushgateway)."""
-        return setup.checklist(project)
+        """Who may apply it, and what the cluster must provide (Knative's request metrics, selectors, Secrets,
+        the Pushgateway)."""
+        apply = getattr(self, "_apply", None)
+        return ([apply] if apply else []) + setup.checklist(project)
 
     def refuse(self, exc: promql.Unsupported, where: str, span) -> None:
         """Report what PromQL cannot say, under its own code when it has one."""

@@ -98,6 +98,25 @@ def _drift_items(project: Project, ctx: promql.PromContext) -> list[str]:
     return items
 
 
+def apply_item(artifacts: list[Artifact]) -> str | None:
+    """Who may apply the output: each Kubernetes kind it writes, by namespace, read off the documents."""
+    kinds: dict[str, set[str]] = {}
+    files = []
+    for artifact in artifacts:
+        found = [d for d in artifact.documents if isinstance(d, dict) and "kind" in d and "apiVersion" in d
+                 and isinstance(d.get("metadata"), dict) and "namespace" in d["metadata"]]
+        for document in found:
+            kinds.setdefault(document["metadata"]["namespace"], set()).add(document["kind"])
+        if found:
+            files.append(f"`{artifact.path.split('/', 1)[1]}`")
+    if not kinds:
+        return None
+    where = "; ".join(f"{', '.join(sorted(k))} in `{ns}`" for ns, k in sorted(kinds.items()))
+    return (f"Apply {', '.join(sorted(files))} with `kubectl apply -f` as an account that may create and patch "
+            f"{where}. `alertmanager.yaml` is Alertmanager's configuration (the Helm value `alertmanager.config`) "
+            "and `rules.yaml`/`tests/` are for promtool, not objects to apply.")
+
+
 def _read_uris(project: Project, job) -> list[str]:
     """The storage the drift job reads directly (not through `dvc get`): URI sources and the request log."""
     uris = [d.uri for d in project.data if d.uri and d.name in (job.reference, job.current)]
